@@ -1,0 +1,1 @@
+"""Binding to the native AshMaize core (``scavenger._core``)."""

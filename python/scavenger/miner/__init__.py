@@ -1,0 +1,1 @@
+"""The miner: instance slots, wallets, scheduling, durable journal, donations, live view."""

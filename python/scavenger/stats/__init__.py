@@ -1,0 +1,1 @@
+"""Optional statistics: PostgreSQL-backed ingestion service, dashboard and the miner-side reporter."""
