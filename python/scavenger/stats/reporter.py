@@ -1,0 +1,416 @@
+"""Miner-side statistics reporter: hash rates to ``/insert_stat`` and API replies to ``/insert_api_return``.
+
+Contract (see docs/ARCHITECTURE.md, section Stats):
+
+* ``record_hashes(miner_id, hashes)`` — call from any thread after each search chunk with the number of
+  hashes actually computed (``SearchResult.hashes``). O(1), takes a lock for a dict update only.
+* ``record_api_event(event)`` — plug into ``ScavengerClient(on_response=reporter.record_api_event)``.
+  O(1) append; the event is converted to a row here, sent later.
+* ``start()`` (inside a running loop) or ``await run()``; ``await aclose()`` reports the last partial
+  interval and flushes what it can within ``close_timeout``.
+
+Every ``interval`` seconds the reporter turns the hash counts into rates over the *measured* elapsed time
+(monotonic clock, so rates are neither quantised nor biased upward), emits a row for every miner it has ever
+seen (zero rates included), and sends buffered rows in batches (JSON arrays). While a backend is down the
+rows stay in bounded in-memory outboxes (oldest dropped first, counted) and are re-sent later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from scavenger.stats.outbox import Outbox, Row
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STATS_URL = "http://stats-backend:8080/insert_stat"
+DEFAULT_API_URL = "http://stats-backend:8080/insert_api_return"
+DEFAULT_INTERVAL = 10.0
+DEFAULT_BUFFER = 10_000
+DEFAULT_TIMEOUT = 3.0
+BATCH_SIZE = 500
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+# Statuses that mean "this batch will never be accepted": retrying would block the queue forever.
+_PERMANENT_REJECTIONS = {400, 413, 422}
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{name} must be true/false, got {value!r}")
+
+
+def _parse_positive(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return number
+
+
+def default_container_id(env: Mapping[str, str], hostname: str | None = None) -> str:
+    """Stable identity of this machine/container: ``STATS_CONTAINER_ID`` if set, else
+    ``<CONTAINER_PREFIX>/<hostname>`` (hostname alone without a prefix). Unlike the seed's random suffix this
+    survives restarts, so one container does not become a new series every time it restarts."""
+    explicit = env.get("STATS_CONTAINER_ID", "").strip()
+    if explicit:
+        return explicit
+    host = hostname if hostname is not None else socket.gethostname()
+    prefix = env.get("CONTAINER_PREFIX", "").strip().rstrip("/")
+    return f"{prefix}/{host}" if prefix else host
+
+
+@dataclass(frozen=True)
+class ReporterConfig:
+    enabled: bool
+    stats_url: str = DEFAULT_STATS_URL
+    api_url: str = DEFAULT_API_URL
+    token: str = field(default="", repr=False)
+    interval: float = DEFAULT_INTERVAL
+    container_id: str = field(default_factory=lambda: default_container_id({}))
+    default_miner_id: str = "miner-1"
+    version: str = "0.1.0"
+    buffer_size: int = DEFAULT_BUFFER
+    timeout: float = DEFAULT_TIMEOUT
+    close_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.enabled and not self.token:
+            raise ValueError("ENABLE_STATS_BACKEND is true but STATS_BEARER_TOKEN is empty")
+        if not (math.isfinite(self.interval) and self.interval > 0):
+            raise ValueError(f"STATS_REPORT_INTERVAL must be > 0, got {self.interval!r}")
+        if self.buffer_size < 1:
+            raise ValueError(f"STATS_BUFFER_SIZE must be >= 1, got {self.buffer_size!r}")
+        if not self.container_id:
+            raise ValueError("container_id must not be empty")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, slot: int | None = None) -> ReporterConfig:
+        """Seed variable names: ENABLE_STATS_BACKEND, STATS_BACKEND_URL, API_BACKEND_URL,
+        STATS_REPORT_INTERVAL, STATS_BEARER_TOKEN, CONTAINER_PREFIX, APP_VERSION; plus STATS_CONTAINER_ID,
+        STATS_BUFFER_SIZE, STATS_TIMEOUT. ``slot`` (or INSTANCE_SLOT) names the default miner
+        ``miner-<n>``."""
+        env = os.environ if env is None else env
+        if slot is None and env.get("INSTANCE_SLOT", "").strip():
+            try:
+                slot = int(env["INSTANCE_SLOT"])
+            except ValueError:
+                raise ValueError(f"INSTANCE_SLOT must be an integer, got {env['INSTANCE_SLOT']!r}") from None
+        buffer_text = env.get("STATS_BUFFER_SIZE", str(DEFAULT_BUFFER))
+        try:
+            buffer_size = int(buffer_text)
+        except ValueError:
+            raise ValueError(f"STATS_BUFFER_SIZE must be an integer, got {buffer_text!r}") from None
+        return cls(
+            enabled=_parse_bool("ENABLE_STATS_BACKEND", env.get("ENABLE_STATS_BACKEND", "false")),
+            stats_url=env.get("STATS_BACKEND_URL", "").strip() or DEFAULT_STATS_URL,
+            api_url=env.get("API_BACKEND_URL", "").strip() or DEFAULT_API_URL,
+            token=env.get("STATS_BEARER_TOKEN", "").strip(),
+            interval=_parse_positive(
+                "STATS_REPORT_INTERVAL", env.get("STATS_REPORT_INTERVAL", str(DEFAULT_INTERVAL))
+            ),
+            container_id=default_container_id(env),
+            default_miner_id=f"miner-{slot if slot is not None else 1}",
+            version=env.get("APP_VERSION", "").strip() or "0.1.0",
+            buffer_size=buffer_size,
+            timeout=_parse_positive("STATS_TIMEOUT", env.get("STATS_TIMEOUT", str(DEFAULT_TIMEOUT))),
+        )
+
+
+def _field(event: Any, *names: str) -> Any:
+    """First present attribute/key among ``names``: the API client's ApiEvent is an object, tests and
+    other callers may pass a plain mapping."""
+    for name in names:
+        if isinstance(event, Mapping):
+            if name in event:
+                return event[name]
+        elif hasattr(event, name):
+            return getattr(event, name)
+    return None
+
+
+def _rfc3339(value: Any) -> str:
+    if isinstance(value, datetime):
+        stamp = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return stamp.isoformat()
+    if isinstance(value, str) and value:
+        return value
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class ReporterCounters:
+    """Snapshot for logs/metrics: rows delivered, rows dropped (buffer full or rejected), rows pending."""
+
+    stats_sent: int
+    api_sent: int
+    stats_dropped: int
+    api_dropped: int
+    rejected: int
+    pending_stats: int
+    pending_api: int
+
+
+class StatsReporter:
+    def __init__(
+        self,
+        config: ReporterConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._transport = transport
+        self._started_at = clock()
+        self._last_tick = self._started_at
+        self._hash_lock = threading.Lock()
+        self._hashes: dict[str, int] = {}
+        self._stats = Outbox(config.buffer_size)
+        self._api = Outbox(config.buffer_size)
+        self._flush_lock = asyncio.Lock()
+        self._client: httpx.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stats_sent = 0
+        self._api_sent = 0
+        self._rejected = 0
+        self._healthy: dict[str, bool] = {}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, slot: int | None = None) -> StatsReporter:
+        return cls(ReporterConfig.from_env(env, slot=slot))
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.enabled
+
+    # -- producers (mining threads, API client hook) -------------------------------------------------
+
+    def register_miner(self, miner_id: str) -> None:
+        """Report ``miner_id`` from now on even before its first hash (a zero rate is information too)."""
+        if not self.config.enabled:
+            return
+        with self._hash_lock:
+            self._hashes.setdefault(miner_id, 0)
+
+    def record_hashes(self, miner_id: str, hashes: int) -> None:
+        """Add ``hashes`` computed by ``miner_id``; thread-safe, O(1), never does I/O."""
+        if not self.config.enabled:
+            return
+        if hashes < 0:
+            raise ValueError(f"hashes must be >= 0, got {hashes}")
+        with self._hash_lock:
+            self._hashes[miner_id] = self._hashes.get(miner_id, 0) + hashes
+
+    def record_api_event(self, event: Any, *, miner_id: str | None = None) -> None:
+        """Queue one API reply (``scavenger.api`` ApiEvent or a mapping with endpoint, url, address,
+        status, body/json, optional payload, miner_id, timestamp). Never raises on odd events: the API
+        client calls this after every reply and stats must not break mining."""
+        if not self.config.enabled:
+            return
+        try:
+            status = _field(event, "status", "status_code")
+            endpoint = _field(event, "endpoint")
+            row: Row = {
+                "container_id": self.config.container_id,
+                "miner_id": miner_id or _field(event, "miner_id") or self.config.default_miner_id,
+                "wallet_addr": _field(event, "address", "wallet_addr"),
+                "endpoint": str(endpoint) if endpoint else "unknown",
+                "url": str(_field(event, "url") or ""),
+                "status": int(status) if status is not None else None,
+                "payload": _field(event, "payload", "request"),
+                "api_response": _field(event, "body", "json", "api_response", "response"),
+                "description": _field(event, "description"),
+                "timestamp": _rfc3339(_field(event, "timestamp")),
+            }
+        except (TypeError, ValueError) as exc:
+            log.warning("stats: ignoring malformed API event (%s)", type(exc).__name__)
+            return
+        self._api.put(row)
+
+    # -- consumer ------------------------------------------------------------------------------------
+
+    def counters(self) -> ReporterCounters:
+        return ReporterCounters(
+            stats_sent=self._stats_sent,
+            api_sent=self._api_sent,
+            stats_dropped=self._stats.dropped,
+            api_dropped=self._api.dropped,
+            rejected=self._rejected,
+            pending_stats=len(self._stats),
+            pending_api=len(self._api),
+        )
+
+    def tick(self) -> int:
+        """Turn the hash counts accumulated since the previous tick into rate rows (queued, not sent).
+        Returns how many rows were queued."""
+        now = self._clock()
+        with self._hash_lock:
+            elapsed = now - self._last_tick
+            if elapsed <= 0:
+                return 0
+            snapshot = dict(self._hashes)
+            for miner_id in self._hashes:
+                self._hashes[miner_id] = 0
+            self._last_tick = now
+        stamp = datetime.now(UTC).isoformat()
+        uptime = now - self._started_at
+        for miner_id, hashes in snapshot.items():
+            self._stats.put(
+                {
+                    "container_id": self.config.container_id,
+                    "miner_id": miner_id,
+                    "hash_rate": hashes / elapsed,
+                    "timestamp": stamp,
+                    "hashes": hashes,
+                    "interval_secs": elapsed,
+                    "uptime_secs": uptime,
+                    "version": self.config.version,
+                }
+            )
+        return len(snapshot)
+
+    async def flush(self) -> None:
+        """Tick, then send everything buffered (stats and API rows independently) until empty or the
+        backend refuses; undelivered rows stay queued for the next attempt."""
+        if not self.config.enabled:
+            return
+        async with self._flush_lock:
+            self.tick()
+            client = self._ensure_client()
+            await self._drain(client, self._stats, self.config.stats_url, "stats")
+            await self._drain(client, self._api, self.config.api_url, "api")
+
+    async def run(self) -> None:
+        """Report every ``interval`` seconds until cancelled."""
+        if not self.config.enabled:
+            return
+        interval = self.config.interval
+        next_at = self._clock() + interval
+        while True:
+            await asyncio.sleep(max(0.0, next_at - self._clock()))
+            # If a flush overran (slow backend), skip the missed slots instead of bursting to catch up.
+            next_at = max(next_at + interval, self._clock())
+            try:
+                await self.flush()
+            except Exception:  # a reporter bug must not kill the miner's event loop
+                log.exception("stats: report failed")
+
+    def start(self) -> asyncio.Task[None] | None:
+        """Run in the background of the current event loop; returns the task (None when disabled)."""
+        if not self.config.enabled:
+            return None
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="stats-reporter")
+        return self._task
+
+    async def aclose(self) -> None:
+        """Stop the loop, report the last partial interval and flush within ``close_timeout``."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.config.enabled:
+            try:
+                await asyncio.wait_for(self.flush(), self.config.close_timeout)
+            except TimeoutError:
+                log.warning("stats: final flush timed out; %d rows not delivered", self._pending())
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def __aenter__(self) -> StatsReporter:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    def _pending(self) -> int:
+        return len(self._stats) + len(self._api)
+
+    def _ensure_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            timeout = self.config.timeout
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+                headers={"Authorization": f"Bearer {self.config.token}", "Content-Type": "application/json"},
+                transport=self._transport,
+            )
+        return self._client
+
+    async def _drain(self, client: httpx.AsyncClient, outbox: Outbox, url: str, kind: str) -> None:
+        while True:
+            batch = outbox.take(BATCH_SIZE)
+            if not batch:
+                return
+            delivered = False
+            try:
+                delivered = await self._post(client, url, kind, batch)
+            finally:
+                # Also on cancellation: rows taken but not confirmed go back, never silently vanish.
+                if not delivered:
+                    outbox.put_back(batch)
+            if not delivered:
+                return
+
+    async def _post(self, client: httpx.AsyncClient, url: str, kind: str, batch: list[Row]) -> bool:
+        """True when the batch is settled (stored, or permanently rejected and counted)."""
+        try:
+            response = await client.post(url, content=json.dumps(batch, default=str))
+        except httpx.HTTPError as exc:
+            self._set_health(kind, False, f"{type(exc).__name__} posting to {url}")
+            return False
+        status = response.status_code
+        if 200 <= status < 300:
+            if kind == "stats":
+                self._stats_sent += len(batch)
+            else:
+                self._api_sent += len(batch)
+            self._set_health(kind, True, "")
+            return True
+        if status in _PERMANENT_REJECTIONS:
+            self._rejected += len(batch)
+            log.error("stats: %s rejected %d rows with HTTP %d: %s", url, len(batch), status,
+                      response.text[:300])
+            return True
+        hint = " (check STATS_BEARER_TOKEN)" if status in (401, 403) else ""
+        self._set_health(kind, False, f"HTTP {status} from {url}{hint}")
+        return False
+
+    def _set_health(self, kind: str, healthy: bool, reason: str) -> None:
+        # Log transitions only: a backend down for hours must not flood the miner's log every interval.
+        if self._healthy.get(kind, True) == healthy:
+            return
+        self._healthy[kind] = healthy
+        if healthy:
+            log.info("stats: %s backend reachable again; %d rows pending", kind, self._pending())
+        else:
+            log.warning("stats: %s backend unavailable (%s); buffering up to %d rows", kind, reason,
+                        self.config.buffer_size)
