@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scavenger.miner.config import DEFAULT_BASE_URL, ConfigError, default_threads, load_config
+
+
+def test_defaults_follow_the_seed() -> None:
+    config = load_config({})
+    assert config.log_level == "info"
+    assert config.threads == default_threads()
+    assert config.max_wallets == 2
+    assert config.enable_stats is False
+    assert config.stats_report_interval == 10.0
+    assert config.base_url == DEFAULT_BASE_URL
+    assert config.root == Path("config")
+    assert config.network == "mainnet"
+    assert config.instance_slot is None
+    assert config.metrics_port == 0
+    assert config.tip_address is None
+    assert (config.rom_size, config.pre_size) == (1 << 30, 16 << 20)
+
+
+def test_environment_values_are_parsed() -> None:
+    config = load_config(
+        {
+            "MINER_THREADS": "3",
+            "MAX_WALLETS_PER_INSTANCE": "4",
+            "ENABLE_STATS_BACKEND": "TRUE",
+            "STATS_BEARER_TOKEN": "s3cret-token",
+            "APP_BASE_URL": "http://127.0.0.1:8088/",
+            "ROOT_CONF_PATH": "/tmp/x",
+            "CARDANO_NETWORK": "testnet",
+            "INSTANCE_SLOT": "7",
+            "METRICS_PORT": "9100",
+            "ASHMAIZE_ROM_SIZE": "1MiB",
+            "ASHMAIZE_PRE_SIZE": "16KiB",
+            "MINER_THREADS_UNUSED": "x",
+        }
+    )
+    assert config.threads == 3
+    assert config.max_wallets == 4
+    assert config.enable_stats is True
+    assert config.base_url == "http://127.0.0.1:8088"
+    assert config.root == Path("/tmp/x")
+    assert config.network == "testnet"
+    assert config.instance_slot == 7
+    assert config.metrics_port == 9100
+    assert (config.rom_size, config.pre_size) == (1 << 20, 16 << 10)
+    # The token never shows in a repr (logs, tracebacks).
+    assert "s3cret-token" not in repr(config)
+
+
+def test_empty_value_means_default() -> None:
+    assert load_config({"MINER_THREADS": "", "INSTANCE_SLOT": " "}).instance_slot is None
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MINER_THREADS": "abc"}, "MINER_THREADS must be a positive integer, got 'abc'"),
+        ({"MINER_THREADS": "0"}, "MINER_THREADS must be a positive integer, got '0'"),
+        ({"MAX_WALLETS_PER_INSTANCE": "-1"}, "MAX_WALLETS_PER_INSTANCE must be a positive integer"),
+        ({"ENABLE_STATS_BACKEND": "maybe"}, "ENABLE_STATS_BACKEND must be true or false, got 'maybe'"),
+        ({"APP_BASE_URL": "ftp://x"}, "APP_BASE_URL must be an http(s) URL"),
+        ({"CARDANO_NETWORK": "preprod"}, "CARDANO_NETWORK must be one of mainnet, testnet"),
+        ({"METRICS_PORT": "70000"}, "METRICS_PORT must be a port number"),
+        ({"STATS_REPORT_INTERVAL": "-5"}, "STATS_REPORT_INTERVAL must be a positive number"),
+        ({"ASHMAIZE_ROM_SIZE": "lots"}, "ASHMAIZE_ROM_SIZE must be a size"),
+        ({"ASHMAIZE_ROM_SIZE": "1KiB", "ASHMAIZE_PRE_SIZE": "2KiB"}, "ASHMAIZE_PRE_SIZE (2048) must not"),
+        ({"TIP_ADDRESS": "bitcoin:xyz"}, "TIP_ADDRESS must be a bech32 Cardano address"),
+        ({"INSTANCE_SLOT": "zero"}, "INSTANCE_SLOT must be a positive integer"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(env)
+    assert message in str(info.value)
+
+
+def test_cli_flags_override_environment_and_are_checked() -> None:
+    config = load_config({"MINER_THREADS": "8"}, threads=2, root=Path("elsewhere"), base_url=None)
+    assert config.threads == 2
+    assert config.root == Path("elsewhere")
+    with pytest.raises(ConfigError, match="MINER_THREADS must be a positive integer, got '0'"):
+        load_config({}, threads=0)
+
+
+def test_token_is_not_in_error_messages() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config({"STATS_BEARER_TOKEN": "tok-123", "MINER_THREADS": "x"})
+    assert "tok-123" not in str(info.value)
