@@ -9,7 +9,12 @@ from scavenger.miner.scheduler import expected_hashes, parse_time, plan
 
 
 def _challenge(cid: str, deadline_text: str, key: str = "k1") -> tuple[dict[str, Any], float]:
-    body = {"challenge_id": cid, "latest_submission": deadline_text, "no_pre_mine": key, "difficulty": "0000FFFF"}
+    body = {
+        "challenge_id": cid,
+        "latest_submission": deadline_text,
+        "no_pre_mine": key,
+        "difficulty": "0000FFFF",
+    }
     return body, parse_time(deadline_text)
 
 

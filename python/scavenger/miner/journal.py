@@ -187,12 +187,14 @@ class Journal:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (address, challenge_id, nonce, preimage, digest, time.time()),
             )
+            if cur.rowcount != 1:
+                return False
             db.execute(
                 "INSERT INTO progress VALUES (?, ?, ?, ?) ON CONFLICT (address, challenge_id) "
                 "DO UPDATE SET next_nonce = excluded.next_nonce, hashes = excluded.hashes",
                 (address, challenge_id, int(nonce, 16) + 1, hashes),
             )
-            return cur.rowcount == 1
+            return True
 
     def solved_pairs(self) -> set[tuple[str, str]]:
         """(address, challenge_id) pairs that need no more mining, whatever their submission state."""
