@@ -1,8 +1,12 @@
-use pyo3::prelude::*;
+//! Native proof-of-work core of the miner (AshMaize). The algorithm lives in pure-Rust modules
+//! (tested by `cargo test` without Python); `python` is the thin PyO3 binding.
 
-/// Native proof-of-work core of the miner (AshMaize). The hash itself lands in its own modules.
-#[pymodule]
-fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    Ok(())
-}
+pub mod blake2b;
+pub mod error;
+pub mod rom;
+pub mod search;
+pub mod vm;
+pub mod window;
+
+#[cfg(feature = "python")]
+mod python;

@@ -1,0 +1,43 @@
+"""Type stub of the native AshMaize core (rust/src/python.rs)."""
+
+__version__: str
+
+class SearchResult:
+    """Smallest passing nonce of a searched range (None if none) and its hash."""
+
+    @property
+    def nonce(self) -> int | None: ...
+    @property
+    def hash(self) -> bytes | None: ...
+    @property
+    def hashes(self) -> int:
+        """Hashes actually computed (for hash rate)."""
+
+class Rom:
+    """AshMaize ROM; built once with the GIL released, immutable, thread-safe."""
+
+    def __init__(
+        self,
+        key: bytes,
+        size: int = 1 << 30,
+        pre_size: int = 16 << 20,
+        mixing_numbers: int = 4,
+        full_random: bool = False,
+    ) -> None: ...
+    @property
+    def size(self) -> int: ...
+    def digest(self) -> bytes:
+        """BLAKE2b-512 of the whole generated ROM (64 bytes)."""
+    def hash(self, preimage: bytes, nb_loops: int = 8, nb_instrs: int = 256) -> bytes:
+        """AshMaize digest (64 bytes) of ``preimage``."""
+    def search(
+        self,
+        suffix: bytes,
+        start: int,
+        count: int,
+        mask: int,
+        threads: int = 1,
+        nb_loops: int = 8,
+        nb_instrs: int = 256,
+    ) -> SearchResult:
+        """Smallest nonce in ``start .. start+count-1`` whose hash meets ``mask``."""

@@ -1,0 +1,216 @@
+//! AshMaize ROM. Only `ROM[0 .. size/64 + 63]` is ever read by the VM (reads start at a byte
+//! offset `addr mod size/64`), so the ROM is generated as a stream: every chunk goes through the
+//! digest in order, and only that reachable window is kept in memory.
+
+use crate::blake2b::{self, hprime, hprime_stream, State};
+use crate::error::CoreError;
+
+/// Upper bound on the ROM size we accept (the generation is streamed, but the per-chunk base
+/// table is `size/64` bytes).
+pub const MAX_SIZE: u64 = 1 << 38;
+const MAX_MIXING: u64 = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generation {
+    FullRandom,
+    TwoStep { pre_size: usize, mixing_numbers: usize },
+}
+
+pub struct Rom {
+    digest: [u8; 64],
+    size: usize,
+    /// `size / 64`: the modulus of every ROM read.
+    nb_chunks: u32,
+    window: crate::window::Window,
+}
+
+impl Rom {
+    pub fn new(key: &[u8], generation: Generation, size: u64) -> Result<Rom, CoreError> {
+        validate(generation, size)?;
+        let size = size as usize;
+        let seed = blake2b::hash_parts(32, &[&(size as u32).to_le_bytes(), key]);
+        let seed = &seed[..32];
+        let nb_chunks = size / 64;
+        let window_len = nb_chunks + 63;
+        let mut window = crate::window::Window::new(window_len);
+        let digest = match generation {
+            Generation::FullRandom => full_random(seed, size, window.as_mut_slice()),
+            Generation::TwoStep { pre_size, mixing_numbers } => {
+                two_step(seed, size, pre_size, mixing_numbers, window.as_mut_slice())
+            }
+        };
+        Ok(Rom { digest, size, nb_chunks: nb_chunks as u32, window })
+    }
+
+    pub fn digest(&self) -> &[u8; 64] {
+        &self.digest
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    #[inline(always)]
+    pub fn offset(&self, addr: u64) -> usize {
+        (addr as u32 % self.nb_chunks) as usize
+    }
+
+    /// The 64 bytes the VM reads for a literal address.
+    #[inline(always)]
+    pub fn line(&self, addr: u64) -> &[u8; 64] {
+        let start = self.offset(addr);
+        self.window.as_slice()[start..start + 64].try_into().unwrap()
+    }
+
+    #[inline(always)]
+    pub fn prefetch(&self, addr: u64) {
+        let start = self.offset(addr);
+        crate::window::prefetch(&self.window.as_slice()[start..]);
+    }
+
+    pub fn window(&self) -> &[u8] {
+        self.window.as_slice()
+    }
+}
+
+fn validate(generation: Generation, size: u64) -> Result<(), CoreError> {
+    if size == 0 {
+        return Err(CoreError::value("size must be > 0"));
+    }
+    if size % 64 != 0 {
+        return Err(CoreError::value(format!("size must be a multiple of 64, got {size}")));
+    }
+    if size > MAX_SIZE {
+        return Err(CoreError::value(format!("size must be <= {MAX_SIZE}, got {size}")));
+    }
+    if let Generation::TwoStep { pre_size, mixing_numbers } = generation {
+        let pre_size = pre_size as u64;
+        if pre_size < 64 || !pre_size.is_power_of_two() {
+            return Err(CoreError::value(format!(
+                "pre_size must be a power of two >= 64, got {pre_size}"
+            )));
+        }
+        if pre_size > size {
+            return Err(CoreError::value(format!(
+                "pre_size ({pre_size}) must not be larger than size ({size})"
+            )));
+        }
+        if mixing_numbers == 0 || mixing_numbers as u64 > MAX_MIXING {
+            return Err(CoreError::value(format!(
+                "mixing_numbers must be in 1..={MAX_MIXING}, got {mixing_numbers}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn full_random(seed: &[u8], size: usize, window: &mut [u8]) -> [u8; 64] {
+    let mut digest = State::new512();
+    let mut pos = 0usize;
+    hprime_stream(size, &[seed], |piece| {
+        digest.update(piece);
+        if pos < window.len() {
+            let n = piece.len().min(window.len() - pos);
+            window[pos..pos + n].copy_from_slice(&piece[..n]);
+        }
+        pos += piece.len();
+    });
+    digest.finalize()
+}
+
+fn two_step(
+    seed: &[u8],
+    size: usize,
+    pre_size: usize,
+    mixing_numbers: usize,
+    window: &mut [u8],
+) -> [u8; 64] {
+    let nb_chunks = size / 64;
+    let nsc = pre_size / 64;
+    // The two long H' chains are independent: run them on two threads.
+    let (pre, base) = std::thread::scope(|s| {
+        let pre_job = s.spawn(|| {
+            let mut pre = vec![0u8; pre_size];
+            hprime(&mut pre, &[seed]);
+            pre
+        });
+        let base_input = blake2b::hash_parts(64, &[seed, b"generation offset base"]);
+        let mut base = vec![0u8; nb_chunks];
+        hprime(&mut base, &[&base_input]);
+        (pre_job.join().expect("pre-ROM thread panicked"), base)
+    });
+
+    let mut diffs = [0u32; 128];
+    for i in 0..4u32 {
+        let d = blake2b::hash_parts(64, &[seed, b"generation offset", &i.to_le_bytes()]);
+        for k in 0..32 {
+            diffs[32 * i as usize + k] = u16::from_le_bytes([d[2 * k], d[2 * k + 1]]) as u32;
+        }
+    }
+
+    let pre_words = to_words(&pre);
+    drop(pre);
+    // base[i] is one byte, so the XOR of the mixed sources takes only 256 distinct values.
+    let mut mix = vec![[0u64; 8]; 256];
+    for (b, m) in mix.iter_mut().enumerate() {
+        let start = b as u32 % nsc as u32;
+        for d in 1..mixing_numbers {
+            let idx = (start.wrapping_add(diffs[(d - 1) % 128]) % nsc as u32) as usize;
+            for k in 0..8 {
+                m[k] ^= pre_words[8 * idx + k];
+            }
+        }
+    }
+
+    let chunk = |i: usize| -> [u64; 8] {
+        let src = (i % nsc) * 8;
+        let m = &mix[base[i] as usize];
+        let mut c = [0u64; 8];
+        for k in 0..8 {
+            c[k] = pre_words[src + k] ^ m[k];
+        }
+        c
+    };
+
+    // Keep the reachable window.
+    let window_chunks = window.len().div_ceil(64);
+    for i in 0..window_chunks.min(nb_chunks) {
+        let c = chunk(i);
+        let start = i * 64;
+        let end = (start + 64).min(window.len());
+        for (k, w) in c.iter().enumerate() {
+            let b = w.to_le_bytes();
+            let lo = start + 8 * k;
+            if lo >= end {
+                break;
+            }
+            let n = (end - lo).min(8);
+            window[lo..lo + n].copy_from_slice(&b[..n]);
+        }
+    }
+
+    // Digest: two chunks per BLAKE2b block, fed straight from the generator (nothing stored).
+    let mut h = blake2b::init_state(64);
+    let mut m = [0u64; 16];
+    let full_pairs = nb_chunks / 2;
+    for p in 0..full_pairs {
+        let a = chunk(2 * p);
+        let b = chunk(2 * p + 1);
+        m[..8].copy_from_slice(&a);
+        m[8..].copy_from_slice(&b);
+        let t = (p as u64 + 1) * 128;
+        let last = nb_chunks % 2 == 0 && p + 1 == full_pairs;
+        blake2b::compress_words(&mut h, &m, t, last);
+    }
+    if nb_chunks % 2 == 1 {
+        let a = chunk(nb_chunks - 1);
+        m[..8].copy_from_slice(&a);
+        m[8..].fill(0);
+        blake2b::compress_words(&mut h, &m, size as u64, true);
+    }
+    blake2b::words_to_bytes(&h)
+}
+
+fn to_words(b: &[u8]) -> Vec<u64> {
+    b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect()
+}
