@@ -1,0 +1,221 @@
+"""The stats backend: ingestion (seed-compatible), read API over the SQL views, dashboard at ``/``.
+
+Status codes are real (the seed answered 200 to everything): 401 bad/missing token, 422 bad body,
+413 batch too large, 503 database unreachable (retry later; nothing of that request was stored)."""
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from scavenger.stats import db
+from scavenger.stats.config import BackendConfig
+from scavenger.stats.migrations import migrate
+from scavenger.stats.models import ApiReturnIn, StatIn
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).with_name("static")
+_RETRY_AFTER = "5"
+
+
+class _State:
+    def __init__(self, config: BackendConfig) -> None:
+        self.config = config
+        self.pool: AsyncConnectionPool[Any] | None = None
+        self.migrated = False
+
+
+def _presented_token(request: Request) -> bytes | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip().encode("utf-8")
+
+
+def _matches(presented: bytes | None, expected: str) -> bool:
+    # hmac.compare_digest: time does not depend on where the first differing byte is (the seed used ==).
+    return bool(expected) and presented is not None and hmac.compare_digest(presented, expected.encode())
+
+
+def _unauthorized() -> HTTPException:
+    return HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def create_app(config: BackendConfig) -> FastAPI:
+    state = _State(config)
+
+    async def migrate_until_ready(pool: AsyncConnectionPool[Any]) -> None:
+        # Keeps retrying like the seed's start-up loop, but in the background: the service answers
+        # /health and 503s meanwhile instead of refusing connections.
+        delay = 1.0
+        while True:
+            try:
+                async with pool.connection(timeout=config.db_timeout) as conn:
+                    applied = await migrate(conn)
+                state.migrated = True
+                log.info("stats: schema up to date (%s)", ", ".join(applied) if applied else "no change")
+                return
+            except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+                log.warning("stats: database %s not reachable (%s); retrying in %.0f s",
+                            config.safe_database_url, type(exc).__name__, delay)
+            except psycopg.Error:
+                log.exception("stats: migration failed; retrying in %.0f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            config.database_url,
+            min_size=config.pool_min,
+            max_size=config.pool_max,
+            open=False,
+            timeout=config.db_timeout,
+            check=AsyncConnectionPool.check_connection,
+            kwargs={"connect_timeout": max(1, int(config.db_timeout)),
+                    "application_name": "scavenger-stats-backend",
+                    # JSON timestamps in UTC whatever the server's TimeZone setting is.
+                    "options": "-c TimeZone=UTC"},
+            name="stats",
+        )
+        await pool.open(wait=False)
+        state.pool = pool
+        task = asyncio.create_task(migrate_until_ready(pool))
+        log.info("stats: backend using database %s", config.safe_database_url)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await pool.close()
+
+    app = FastAPI(
+        title="Scavenger stats backend",
+        version="1.0",
+        summary="Hash rates and API replies reported by scavenger miners (PostgreSQL).",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(db.DatabaseUnavailable)
+    async def _db_down(request: Request, exc: db.DatabaseUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": "database unavailable, retry later"}, status_code=503,
+                            headers={"Retry-After": _RETRY_AFTER})
+
+    @app.exception_handler(db.RejectedData)
+    async def _rejected(request: Request, exc: db.RejectedData) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    def require_write(request: Request) -> None:
+        if not _matches(_presented_token(request), config.token):
+            raise _unauthorized()
+
+    def require_read(request: Request) -> None:
+        if config.public_read:
+            return
+        presented = _presented_token(request)
+        # Both comparisons always run, so timing does not reveal which token was close.
+        write_ok = _matches(presented, config.token)
+        read_ok = _matches(presented, config.read_token)
+        if not (write_ok or read_ok):
+            raise _unauthorized()
+
+    def pool_ready() -> AsyncConnectionPool[Any]:
+        if state.pool is None or not state.migrated:
+            raise db.DatabaseUnavailable("schema not ready")
+        return state.pool
+
+    Pool = Annotated[AsyncConnectionPool[Any], Depends(pool_ready)]
+    Minutes = Annotated[int, Query(ge=1, le=7 * 24 * 60, description="window, minutes")]
+
+    def check_batch(count: int) -> None:
+        if count > config.max_batch:
+            raise HTTPException(413, f"batch of {count} rows exceeds the limit of {config.max_batch}")
+
+    @app.post("/insert_stat", dependencies=[Depends(require_write)], tags=["ingest"])
+    async def insert_stat(body: StatIn | list[StatIn], pool: Pool) -> dict[str, int]:
+        """One hash-rate sample (seed body) or a JSON array of them, stored in one transaction."""
+        rows = body if isinstance(body, list) else [body]
+        check_batch(len(rows))
+        return {"inserted": await db.insert_stats(pool, rows)}
+
+    @app.post("/insert_api_return", dependencies=[Depends(require_write)], tags=["ingest"])
+    async def insert_api_return(body: ApiReturnIn | list[ApiReturnIn], pool: Pool) -> dict[str, int]:
+        """One API reply record (seed body) or a JSON array of them, stored in one transaction."""
+        rows = body if isinstance(body, list) else [body]
+        check_batch(len(rows))
+        return {"inserted": await db.insert_api_returns(pool, rows)}
+
+    @app.get("/health", tags=["service"])
+    async def health() -> JSONResponse:
+        """200 when PostgreSQL answers and the schema is migrated, else 503 (no token needed)."""
+        reachable = state.pool is not None and await db.ping(state.pool)
+        ok = reachable and state.migrated
+        body = {"status": "ok" if ok else "unavailable", "database": reachable, "migrated": state.migrated}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    read = [Depends(require_read)]
+
+    @app.get("/api/hashrate/summary", dependencies=read, tags=["read"])
+    async def hashrate_summary(pool: Pool, minutes: Minutes = 5) -> dict[str, Any]:
+        """Combined current rate: each miner's average over the window, summed."""
+        rows = await db.fetch(pool, db.SUMMARY, {"minutes": minutes})
+        return rows[0]
+
+    @app.get("/api/hashrate/recent", dependencies=read, tags=["read"])
+    async def hashrate_recent(pool: Pool, minutes: Minutes = 5) -> list[dict[str, Any]]:
+        """README query 3 with a configurable window: average rate per miner."""
+        return await db.fetch(pool, db.RECENT, {"minutes": minutes})
+
+    @app.get("/api/hashrate/by-miner", dependencies=read, tags=["read"])
+    async def hashrate_by_miner(pool: Pool) -> list[dict[str, Any]]:
+        """README query 2 (view hashrate_avg_by_miner): all-time average per miner."""
+        return await db.fetch(pool, db.BY_MINER)
+
+    @app.get("/api/hashrate/by-container", dependencies=read, tags=["read"])
+    async def hashrate_by_container(pool: Pool, minutes: Minutes = 5) -> list[dict[str, Any]]:
+        """Current combined rate per container, plus README query 4's sum of samples."""
+        return await db.fetch(pool, db.BY_CONTAINER, {"minutes": minutes})
+
+    @app.get("/api/hashrate/activity", dependencies=read, tags=["read"])
+    async def hashrate_activity(pool: Pool) -> list[dict[str, Any]]:
+        """README query 1 without its join fan-out (view hashrate_api_activity)."""
+        return await db.fetch(pool, db.ACTIVITY)
+
+    @app.get("/api/hashrate/series", dependencies=read, tags=["read"])
+    async def hashrate_series(
+        pool: Pool,
+        minutes: Minutes = 60,
+        bucket: Annotated[int, Query(ge=5, le=86_400, description="bucket width, seconds")] = 60,
+        group: db.Group = "total",
+    ) -> list[dict[str, Any]]:
+        """Rate over time per bucket, for the whole fleet, per container or per miner."""
+        return await db.fetch(pool, db.series_query(group), {"minutes": minutes, "bucket": bucket})
+
+    @app.get("/api/api-returns/by-endpoint", dependencies=read, tags=["read"])
+    async def api_returns_by_endpoint(pool: Pool, minutes: Minutes = 24 * 60) -> list[dict[str, Any]]:
+        """API replies counted by endpoint and HTTP status over the window."""
+        return await db.fetch(pool, db.API_BY_ENDPOINT, {"minutes": minutes})
+
+    @app.get("/api/miners/last-seen", dependencies=read, tags=["read"])
+    async def miners_last_seen(pool: Pool) -> list[dict[str, Any]]:
+        """Last stat and last API call of every miner (view miners_last_seen)."""
+        return await db.fetch(pool, db.LAST_SEEN)
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
