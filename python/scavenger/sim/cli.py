@@ -1,0 +1,236 @@
+"""``scavenger simulate``: run the local Scavenger Mine server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from scavenger.sim.app import DEFAULT_DAILY_POOL_STAR, Simulator, create_app
+from scavenger.sim.faults import FaultPlan, FaultRule, FaultSpecError, RateLimiter
+from scavenger.sim.solver import RomParams, SolutionChecker
+from scavenger.sim.state import ScheduleOptions, open_state
+from scavenger.sim.timefmt import parse_start
+
+log = logging.getLogger("scavenger.sim")
+
+DEFAULT_DIFFICULTY = "000FFFFF"
+REAL_ROM_SIZE = 1 << 30
+REAL_PRE_SIZE = 16 << 20
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value, 0)
+    except ValueError:
+        raise click.BadParameter(f"{name}={value!r} is not an integer") from None
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _write_port_file(path: Path, port: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{port}\n")
+    os.replace(tmp, path)
+
+
+@click.command("simulate")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    default=8088,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port; 0 picks a free one (see --port-file).",
+)
+@click.option(
+    "--state",
+    "state_path",
+    default="sim.sqlite3",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite state file; reused on restart (schedule, key, registrations, solutions, donations).",
+)
+@click.option(
+    "--challenge-period",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    help="Seconds between challenges (the real server: 3600).",
+)
+@click.option(
+    "--days",
+    default=21,
+    show_default=True,
+    type=click.IntRange(1, 99),
+    help="Mining days (24 challenges each).",
+)
+@click.option(
+    "--start",
+    default="now",
+    show_default=True,
+    help="First challenge time: 'now', +/-N[smhd] relative to now, or ISO-8601.",
+)
+@click.option(
+    "--difficulty",
+    default=DEFAULT_DIFFICULTY,
+    show_default=True,
+    help="8-hex mask, or a comma list used round-robin per challenge.",
+)
+@click.option(
+    "--network",
+    type=click.Choice(["mainnet", "testnet"]),
+    default="mainnet",
+    show_default=True,
+    help="Address network accepted at registration.",
+)
+@click.option(
+    "--rom-size", type=int, default=None, help="AshMaize ROM bytes [env ASHMAIZE_ROM_SIZE, default 1 GiB]."
+)
+@click.option(
+    "--pre-size",
+    type=int,
+    default=None,
+    help="AshMaize pre-ROM bytes [env ASHMAIZE_PRE_SIZE, default 16 MiB].",
+)
+@click.option(
+    "--rate-limit",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Requests per --rate-window per client before 429 (0: off).",
+)
+@click.option(
+    "--rate-window",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Rate-limit window in seconds.",
+)
+@click.option(
+    "--faults",
+    "faults_json",
+    default=None,
+    help='JSON fault rule or list, e.g. \'{"kind": "503", "count": 2}\' (see docs/simulator.md).',
+)
+@click.option(
+    "--seed", "seed_hex", default=None, help="Schedule seed (hex) for a new state file; random if unset."
+)
+@click.option(
+    "--daily-pool-star",
+    default=DEFAULT_DAILY_POOL_STAR,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="STAR shared per day among that day's receipts (drives /work_to_star_rate).",
+)
+@click.option(
+    "--port-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the bound port here once listening.",
+)
+@click.option(
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
+)
+def simulate(
+    host: str,
+    port: int,
+    state_path: Path,
+    challenge_period: float,
+    days: int,
+    start: str,
+    difficulty: str,
+    network: str,
+    rom_size: int | None,
+    pre_size: int | None,
+    rate_limit: int,
+    rate_window: float,
+    faults_json: str | None,
+    seed_hex: str | None,
+    daily_pool_star: int,
+    port_file: Path | None,
+    log_level: str,
+) -> None:
+    """Run a local, faithful simulator of the Scavenger Mine API."""
+    import uvicorn
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        rom = RomParams(
+            rom_size if rom_size is not None else _env_int("ASHMAIZE_ROM_SIZE", REAL_ROM_SIZE),
+            pre_size if pre_size is not None else _env_int("ASHMAIZE_PRE_SIZE", REAL_PRE_SIZE),
+        )
+        options = ScheduleOptions(
+            start=parse_start(start, datetime.now(UTC)),
+            period=challenge_period,
+            days=days,
+            difficulty=difficulty,
+            network="mainnet" if network == "mainnet" else "testnet",
+            seed_hex=seed_hex,
+        )
+        opened = open_state(state_path, options)
+        faults = FaultPlan()
+        if faults_json:
+            spec = json.loads(faults_json)
+            for item in spec if isinstance(spec, list) else [spec]:
+                faults.add(FaultRule.from_json(item))
+        limiter = RateLimiter(rate_limit, rate_window)
+    except (ValueError, FaultSpecError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+    sim = Simulator(
+        store=opened.store,
+        schedule=opened.schedule,
+        signer=opened.signer,
+        checker=SolutionChecker(rom),
+        network=opened.network,
+        faults=faults,
+        limiter=limiter,
+        daily_pool_star=daily_pool_star,
+    )
+    app = create_app(sim)
+    sock = _bind(host, port)
+    bound_port = int(sock.getsockname()[1])
+    schedule = opened.schedule
+    log.info(
+        "simulator on http://%s:%d state=%s (%s) start=%s period=%ss days=%d difficulty=%s network=%s "
+        "rom=%d/%d",
+        host,
+        bound_port,
+        state_path,
+        "new" if opened.created else "reopened",
+        schedule.start.isoformat(),
+        schedule.period,
+        schedule.days,
+        ",".join(schedule.difficulties),
+        opened.network,
+        rom.size,
+        rom.pre_size,
+    )
+    if port_file is not None:
+        _write_port_file(port_file, bound_port)
+    config = uvicorn.Config(app, log_level=log_level, access_log=log_level == "debug", lifespan="off")
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        opened.store.close()
