@@ -25,6 +25,9 @@ class RomCache:
         self._building: dict[str, asyncio.Future[Any]] = {}
         self.builds = 0
 
+    def has(self, key: str) -> bool:
+        return key in self._roms
+
     def keys(self) -> list[str]:
         return sorted(self._roms)
 
