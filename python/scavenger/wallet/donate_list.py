@@ -1,0 +1,155 @@
+"""Shared donation list: ``config/donate_list.txt`` + ``config/donate_list_seed.txt``.
+
+``donate_list.txt`` holds destination addresses (one per line, ``#`` comments and blank lines ignored);
+users may write their own. If it is absent, ``ensure`` generates ``count`` wallets and writes their
+mnemonics to ``donate_list_seed.txt`` durably BEFORE publishing the list. Unlike the seed program:
+
+* there is no hard-coded author address;
+* neither file is ever overwritten: both are published with ``link()`` (fails if the file exists),
+  under an exclusive flock, so concurrent creators (processes or containers on one bind mount)
+  converge on the first complete list;
+* an existing seed file is reused (never regenerated) if a crash happened between the two files;
+* an empty or invalid ``donate_list.txt`` is an error, never a reason to regenerate.
+
+The generated destination wallets must be registered before donations to them can succeed; the
+``wallets`` field gives the miner what it needs to do that.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from scavenger.wallet import address as addr
+from scavenger.wallet import fsutil
+from scavenger.wallet.address import Network
+from scavenger.wallet.errors import AddressError, MnemonicError, StoreError
+from scavenger.wallet.wallet import Wallet
+
+log = logging.getLogger(__name__)
+
+LIST_FILE = "donate_list.txt"
+SEED_FILE = "donate_list_seed.txt"
+LOCK_FILE = ".donate_list.lock"
+DEFAULT_COUNT = 3
+
+
+@dataclass(frozen=True)
+class DonateList:
+    """Destination addresses and the wallets we hold the mnemonics of (the generated ones)."""
+
+    addresses: tuple[str, ...]
+    wallets: tuple[Wallet, ...]
+
+
+def list_path(config_dir: Path | str) -> Path:
+    return Path(config_dir) / LIST_FILE
+
+
+def seed_path(config_dir: Path | str) -> Path:
+    return Path(config_dir) / SEED_FILE
+
+
+def _read_addresses(path: Path, network: Network) -> tuple[str, ...] | None:
+    data = fsutil.read_file(path)
+    if data is None:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StoreError(f"{path}: not UTF-8 text") from None
+    addresses: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        try:
+            addresses.append(addr.validate_payment_address(entry, network).text)
+        except AddressError as exc:
+            raise StoreError(f"{path}, line {number}: {exc}") from None
+    if not addresses:
+        raise StoreError(
+            f"{path} contains no address: write your destination addresses in it (one per line), "
+            "or move it away to let a list be generated"
+        )
+    return tuple(dict.fromkeys(addresses))
+
+
+def _read_seed_wallets(path: Path, network: Network) -> tuple[Wallet, ...] | None:
+    data = fsutil.read_file(path)
+    if data is None:
+        return None
+    fsutil.check_private_file(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StoreError(f"{path}: not UTF-8 text") from None
+    wallets: list[Wallet] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            wallets.append(Wallet.from_mnemonic(line, network))
+        except MnemonicError as exc:
+            raise StoreError(f"{path}, line {number}: {exc}") from None
+    if not wallets:
+        raise StoreError(f"{path} exists but holds no mnemonic; it is left untouched")
+    return tuple(wallets)
+
+
+def load(config_dir: Path | str, network: Network | str) -> DonateList:
+    """Read and validate the list (and the generated wallets' seeds if present)."""
+    net = addr.parse_network(network)
+    addresses = _read_addresses(list_path(config_dir), net)
+    if addresses is None:
+        raise StoreError(f"{list_path(config_dir)} does not exist")
+    wallets = _read_seed_wallets(seed_path(config_dir), net) or ()
+    return DonateList(addresses, wallets)
+
+
+def ensure(config_dir: Path | str, network: Network | str, count: int = DEFAULT_COUNT) -> DonateList:
+    """Load the list, creating it (and its seeds, first) if it does not exist yet."""
+    net = addr.parse_network(network)
+    config = Path(config_dir)
+    if list_path(config).exists():
+        return load(config, net)
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    config.mkdir(parents=True, exist_ok=True)
+    with fsutil.locked(config / LOCK_FILE):
+        if list_path(config).exists():  # another process finished while we waited
+            return load(config, net)
+        fsutil.remove_stale_temps(config)
+        wallets = _read_seed_wallets(seed_path(config), net)
+        if wallets is None:
+            generated = tuple(Wallet.generate(net) for _ in range(count))
+            data = "".join(f"{w.mnemonic}\n" for w in generated).encode()
+            seeds = seed_path(config)
+            try:
+                fsutil.create_new_file(seeds, data, "donate_seeds")
+            except FileExistsError:
+                raise StoreError(f"{seeds} appeared while locked; it was not overwritten") from None
+            wallets = _read_seed_wallets(seed_path(config), net)
+            if wallets is None or [w.address for w in wallets] != [w.address for w in generated]:
+                raise StoreError(f"{seed_path(config)}: read-back after writing does not match")
+            log.info("generated %d donation wallets in %s", len(wallets), seed_path(config))
+        else:
+            log.warning("reusing the existing %s to rebuild the missing %s", SEED_FILE, LIST_FILE)
+        listing = "".join(f"{w.address}\n" for w in wallets).encode()
+        try:
+            fsutil.create_new_file(list_path(config), listing, "donate_list")
+        except FileExistsError:
+            log.info("%s was created by another writer; keeping it", list_path(config))
+        return load(config, net)
+
+
+def generated_mnemonics_count(config_dir: Path | str) -> int:
+    """Number of non-empty lines of the seed file (for status displays; reads no words out)."""
+    data = fsutil.read_file(seed_path(config_dir))
+    if data is None:
+        return 0
+    return sum(1 for line in data.decode("utf-8", "replace").splitlines() if line.strip())
+
+
+__all__ = ["DEFAULT_COUNT", "LIST_FILE", "SEED_FILE", "DonateList", "ensure", "load"]
