@@ -1,0 +1,153 @@
+"""Donation (``donate_to``): each mining wallet assigns its rights to ONE address of the donation list, once.
+
+The destination is chosen by hashing the wallet's address, so every instance and every restart picks the same
+one (the seed drew at random on every pass, so instances raced each other with different destinations). The
+list is the user's ``donate_list.txt`` when present; otherwise three addresses are generated with their seeds
+in ``donate_list_seed.txt`` and registered by us, because the server refuses unregistered destinations (the
+seed never registered them, so its donations failed until its author's hard-coded address was drawn). No
+address the user does not control is added unless TIP_ADDRESS is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scavenger.miner.apierrors import Outcome, classify, message_of
+from scavenger.miner.journal import Journal
+from scavenger.miner.services import Api, Signer
+
+log = logging.getLogger(__name__)
+
+DONATION_MESSAGE = "Assign accumulated Scavenger rights to: {destination}"
+_CURRENT_DEST = re.compile(r"active donation assignment to (\S+)")
+
+
+@dataclass(frozen=True)
+class DonationList:
+    addresses: list[str]
+    owned: dict[str, Any]  # destination address -> Wallet, for the list we generated ourselves
+    generated: bool
+
+
+@dataclass
+class PassResult:
+    done: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    retry: list[str] = field(default_factory=list)
+    rate_limited: bool = False
+
+
+def choose_destination(address: str, destinations: Sequence[str]) -> str:
+    """Deterministic: the same wallet always maps to the same list entry, on every instance."""
+    if not destinations:
+        raise ValueError("the donation list is empty")
+    digest = hashlib.sha256(address.encode("ascii")).digest()
+    return destinations[int.from_bytes(digest[:8], "big") % len(destinations)]
+
+
+def load_donation_list(root: Path, network: str, tip_address: str | None) -> DonationList:
+    """Read (or create once, safely against concurrent instances) the shared list under ``root``."""
+    from scavenger.wallet import donate_list
+
+    loaded = donate_list.ensure(root, network)
+    addresses = list(loaded.addresses)
+    owned = {w.address: w for w in loaded.wallets}
+    if tip_address and tip_address not in addresses:
+        addresses.append(tip_address)
+    return DonationList(addresses, owned, bool(owned))
+
+
+class Donor:
+    def __init__(
+        self,
+        api: Api,
+        journal: Journal,
+        donation_list: DonationList,
+        register: Any,
+    ) -> None:
+        self._api = api
+        self._journal = journal
+        self._list = donation_list
+        self._register = register  # async (Signer) -> None; registers a destination we own
+        self._destinations_registered: set[str] = set()
+
+    async def _ensure_destination(self, destination: str) -> None:
+        wallet = self._list.owned.get(destination)
+        if wallet is None or destination in self._destinations_registered:
+            return
+        if destination not in self._journal.registered():
+            await self._register(wallet)
+        self._destinations_registered.add(destination)
+
+    async def donate_one(self, wallet: Signer) -> str:
+        """One attempt for ``wallet``; returns done | conflict | retry | rate_limited | self."""
+        destination = choose_destination(wallet.address, self._list.addresses)
+        if destination == wallet.address:
+            # Donating to oneself is the server's "undo": nothing to assign.
+            self._journal.record_donation(wallet.address, destination, "done", "own address is on the list")
+            return "self"
+        try:
+            await self._ensure_destination(destination)
+            signature = wallet.sign(DONATION_MESSAGE.format(destination=destination))
+            await self._api.donate_to(destination, wallet.address, signature)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return self._on_error(exc, wallet, destination)
+        self._journal.record_donation(wallet.address, destination, "done", None)
+        log.info("rights of %s… assigned to %s…", wallet.address[:24], destination[:24])
+        return "done"
+
+    def _on_error(self, exc: BaseException, wallet: Signer, destination: str) -> str:
+        outcome = classify(exc)
+        text = message_of(exc)
+        if outcome is Outcome.CONFLICT:
+            match = _CURRENT_DEST.search(text)
+            current = match.group(1).rstrip(".,;") if match else None
+            if current == destination:
+                self._journal.record_donation(wallet.address, destination, "done", "already assigned")
+                return "done"
+            self._journal.record_donation(wallet.address, destination, "conflict", text[:300])
+            log.warning(
+                "%s… is already assigned to %s, not to the list's %s…; left as is (undo by hand to change)",
+                wallet.address[:24],
+                current or "another address",
+                destination[:24],
+            )
+            return "conflict"
+        if outcome is Outcome.RATE_LIMITED:
+            return "rate_limited"
+        if outcome in (Outcome.NOT_FOUND, Outcome.NOT_REGISTERED):
+            # 404: destination (or original) not registered. Ours gets registered on the next attempt;
+            # someone else's list entry can only be retried later.
+            self._destinations_registered.discard(destination)
+            if destination in self._list.owned:
+                self._journal.forget_registration(destination)
+        log.warning("donate_to %s… -> %s… failed: %s", wallet.address[:24], destination[:24], text[:200])
+        return "retry"
+
+    async def run_pass(self, wallets: Sequence[Signer]) -> PassResult:
+        result = PassResult()
+        settled = self._journal.donations()
+        for wallet in wallets:
+            if wallet.address in settled:
+                continue
+            status = await self.donate_one(wallet)
+            if status in ("done", "self"):
+                result.done.append(wallet.address)
+            elif status == "conflict":
+                result.conflicts.append(wallet.address)
+            elif status == "rate_limited":
+                result.rate_limited = True
+                result.retry.append(wallet.address)
+                break
+            else:
+                result.retry.append(wallet.address)
+        return result
