@@ -68,7 +68,7 @@ class BackendConfig:
     public_read: bool = False
     pool_min: int = 1
     pool_max: int = 8
-    db_timeout: float = 3.0
+    db_timeout: float = 2.0
     max_batch: int = 5000
 
     def __post_init__(self) -> None:
