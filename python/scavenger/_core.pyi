@@ -41,3 +41,10 @@ class Rom:
         nb_instrs: int = 256,
     ) -> SearchResult:
         """Smallest nonce in ``start .. start+count-1`` whose hash meets ``mask``."""
+
+# Internal stages, exposed only for the intermediate-value tests.
+def _rom_intermediates(
+    key: bytes, size: int, pre_size: int, mixing_numbers: int, nb_chunks: int
+) -> dict[str, bytes | list[int] | list[bytes]]: ...
+def _vm_init(rom_digest: bytes, preimage: bytes) -> bytes: ...
+def _hprime(length: int, data: bytes) -> bytes: ...

@@ -3,7 +3,7 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyInt};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt};
 
 use crate::error::CoreError;
 use crate::rom::{Generation, Rom};
@@ -202,10 +202,78 @@ fn loop_params(nb_loops: Option<&Bound<'_, PyAny>>, nb_instrs: Option<&Bound<'_,
     Ok((loops, instrs))
 }
 
+/// Internal stages of the algorithm, exposed only so tests can check published intermediates.
+#[pyfunction]
+fn _rom_intermediates<'py>(
+    py: Python<'py>,
+    key: &Bound<'py, PyAny>,
+    size: &Bound<'py, PyAny>,
+    pre_size: &Bound<'py, PyAny>,
+    mixing_numbers: &Bound<'py, PyAny>,
+    nb_chunks: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let key = bytes_arg(key, "key")?;
+    let size = uint(size, "size", u64::MAX as u128)? as u64;
+    let pre_size = uint(pre_size, "pre_size", u32::MAX as u128)? as usize;
+    let mixing = uint(mixing_numbers, "mixing_numbers", u32::MAX as u128)? as usize;
+    let nb_chunks = uint(nb_chunks, "nb_chunks", 1 << 16)? as usize;
+    let generation = Generation::TwoStep { pre_size, mixing_numbers: mixing };
+    crate::rom::validate(generation, size).map_err(to_py)?;
+    if nb_chunks as u64 > size / 64 {
+        return Err(PyValueError::new_err("nb_chunks exceeds the ROM"));
+    }
+    let seed = crate::rom::seed(&key, size);
+    let gen = py.detach(|| crate::rom::TwoStep::new(&seed, size as usize, pre_size, mixing));
+    let out = PyDict::new(py);
+    out.set_item("seed", PyBytes::new(py, &seed))?;
+    out.set_item("pre_rom", PyBytes::new(py, &gen.pre[..gen.pre.len().min(4096)]))?;
+    out.set_item("base", PyBytes::new(py, &gen.base[..gen.base.len().min(4096)]))?;
+    out.set_item("diffs", gen.diffs.to_vec())?;
+    let chunks: Vec<Bound<'py, PyBytes>> =
+        (0..nb_chunks).map(|i| PyBytes::new(py, &gen.chunk_bytes(i))).collect();
+    out.set_item("chunks", chunks)?;
+    Ok(out)
+}
+
+/// `H'(448, rom_digest || preimage)`, the VM's initial buffer.
+#[pyfunction]
+fn _vm_init<'py>(
+    py: Python<'py>,
+    rom_digest: &Bound<'py, PyAny>,
+    preimage: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let digest = bytes_arg(rom_digest, "rom_digest")?;
+    let digest: [u8; 64] = digest
+        .try_into()
+        .map_err(|_| PyValueError::new_err("rom_digest must be 64 bytes"))?;
+    let preimage = bytes_arg(preimage, "preimage")?;
+    Ok(PyBytes::new(py, &crate::vm::init_buffer(&digest, &preimage)))
+}
+
+/// Argon2 H'(length, data); the VM derives each loop's program with it.
+#[pyfunction]
+fn _hprime<'py>(
+    py: Python<'py>,
+    length: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let length = uint(length, "length", 1 << 30)? as usize;
+    if length == 0 {
+        return Err(PyValueError::new_err("length must be > 0"));
+    }
+    let data = bytes_arg(data, "data")?;
+    let mut out = vec![0u8; length];
+    py.detach(|| crate::blake2b::hprime(&mut out, &[&data]));
+    Ok(PyBytes::new(py, &out))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PyRom>()?;
     m.add_class::<PySearchResult>()?;
+    m.add_function(wrap_pyfunction!(_rom_intermediates, m)?)?;
+    m.add_function(wrap_pyfunction!(_vm_init, m)?)?;
+    m.add_function(wrap_pyfunction!(_hprime, m)?)?;
     Ok(())
 }

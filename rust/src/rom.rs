@@ -7,7 +7,7 @@ use crate::error::CoreError;
 
 /// Upper bound on the ROM size we accept (the generation is streamed, but the per-chunk base
 /// table is `size/64` bytes).
-pub const MAX_SIZE: u64 = 1 << 38;
+pub const MAX_SIZE: u64 = 1 << 37;
 const MAX_MIXING: u64 = 1 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,8 +28,7 @@ impl Rom {
     pub fn new(key: &[u8], generation: Generation, size: u64) -> Result<Rom, CoreError> {
         validate(generation, size)?;
         let size = size as usize;
-        let seed = blake2b::hash_parts(32, &[&(size as u32).to_le_bytes(), key]);
-        let seed = &seed[..32];
+        let seed = &seed(key, size as u64);
         let nb_chunks = size / 64;
         let window_len = nb_chunks + 63;
         let mut window = crate::window::Window::new(window_len);
@@ -73,7 +72,7 @@ impl Rom {
     }
 }
 
-fn validate(generation: Generation, size: u64) -> Result<(), CoreError> {
+pub fn validate(generation: Generation, size: u64) -> Result<(), CoreError> {
     if size == 0 {
         return Err(CoreError::value("size must be > 0"));
     }
@@ -118,6 +117,82 @@ fn full_random(seed: &[u8], size: usize, window: &mut [u8]) -> [u8; 64] {
     digest.finalize()
 }
 
+/// ROM seed: B256(LE32(size as u32) || key).
+pub fn seed(key: &[u8], size: u64) -> [u8; 32] {
+    let s = blake2b::hash_parts(32, &[&(size as u32).to_le_bytes(), key]);
+    s[..32].try_into().unwrap()
+}
+
+/// The 128 offset differences (u16 LE) of TwoStep generation.
+pub fn diffs(seed: &[u8]) -> [u32; 128] {
+    let mut diffs = [0u32; 128];
+    for i in 0..4u32 {
+        let d = blake2b::hash_parts(64, &[seed, b"generation offset", &i.to_le_bytes()]);
+        for k in 0..32 {
+            diffs[32 * i as usize + k] = u16::from_le_bytes([d[2 * k], d[2 * k + 1]]) as u32;
+        }
+    }
+    diffs
+}
+
+/// Everything needed to produce any TwoStep chunk: `chunk_i = pre[i mod nsc] XOR mix[base[i]]`.
+pub struct TwoStep {
+    pub pre: Vec<u8>,
+    pub base: Vec<u8>,
+    pub diffs: [u32; 128],
+    pre_words: Vec<u64>,
+    mix: Vec<[u64; 8]>,
+    nsc: usize,
+}
+
+impl TwoStep {
+    pub fn new(seed: &[u8], size: usize, pre_size: usize, mixing_numbers: usize) -> TwoStep {
+        let nb_chunks = size / 64;
+        let nsc = pre_size / 64;
+        // The two long H' chains are independent: run them on two threads.
+        let (pre, base) = std::thread::scope(|s| {
+            let pre_job = s.spawn(|| {
+                let mut pre = vec![0u8; pre_size];
+                hprime(&mut pre, &[seed]);
+                pre
+            });
+            let base_input = blake2b::hash_parts(64, &[seed, b"generation offset base"]);
+            let mut base = vec![0u8; nb_chunks];
+            hprime(&mut base, &[&base_input]);
+            (pre_job.join().expect("pre-ROM thread panicked"), base)
+        });
+        let diffs = diffs(seed);
+        let pre_words = to_words(&pre);
+        // base[i] is one byte, so the XOR of the mixed sources takes only 256 distinct values.
+        let mut mix = vec![[0u64; 8]; 256];
+        for (b, m) in mix.iter_mut().enumerate() {
+            let start = b as u32 % nsc as u32;
+            for d in 1..mixing_numbers {
+                let idx = (start.wrapping_add(diffs[(d - 1) % 128]) % nsc as u32) as usize;
+                for k in 0..8 {
+                    m[k] ^= pre_words[8 * idx + k];
+                }
+            }
+        }
+        TwoStep { pre, base, diffs, pre_words, mix, nsc }
+    }
+
+    #[inline(always)]
+    pub fn chunk(&self, i: usize) -> [u64; 8] {
+        let src = (i % self.nsc) * 8;
+        let m = &self.mix[self.base[i] as usize];
+        let mut c = [0u64; 8];
+        for k in 0..8 {
+            c[k] = self.pre_words[src + k] ^ m[k];
+        }
+        c
+    }
+
+    pub fn chunk_bytes(&self, i: usize) -> [u8; 64] {
+        blake2b::words_to_bytes(&self.chunk(i))
+    }
+}
+
 fn two_step(
     seed: &[u8],
     size: usize,
@@ -126,67 +201,12 @@ fn two_step(
     window: &mut [u8],
 ) -> [u8; 64] {
     let nb_chunks = size / 64;
-    let nsc = pre_size / 64;
-    // The two long H' chains are independent: run them on two threads.
-    let (pre, base) = std::thread::scope(|s| {
-        let pre_job = s.spawn(|| {
-            let mut pre = vec![0u8; pre_size];
-            hprime(&mut pre, &[seed]);
-            pre
-        });
-        let base_input = blake2b::hash_parts(64, &[seed, b"generation offset base"]);
-        let mut base = vec![0u8; nb_chunks];
-        hprime(&mut base, &[&base_input]);
-        (pre_job.join().expect("pre-ROM thread panicked"), base)
-    });
-
-    let mut diffs = [0u32; 128];
-    for i in 0..4u32 {
-        let d = blake2b::hash_parts(64, &[seed, b"generation offset", &i.to_le_bytes()]);
-        for k in 0..32 {
-            diffs[32 * i as usize + k] = u16::from_le_bytes([d[2 * k], d[2 * k + 1]]) as u32;
-        }
-    }
-
-    let pre_words = to_words(&pre);
-    drop(pre);
-    // base[i] is one byte, so the XOR of the mixed sources takes only 256 distinct values.
-    let mut mix = vec![[0u64; 8]; 256];
-    for (b, m) in mix.iter_mut().enumerate() {
-        let start = b as u32 % nsc as u32;
-        for d in 1..mixing_numbers {
-            let idx = (start.wrapping_add(diffs[(d - 1) % 128]) % nsc as u32) as usize;
-            for k in 0..8 {
-                m[k] ^= pre_words[8 * idx + k];
-            }
-        }
-    }
-
-    let chunk = |i: usize| -> [u64; 8] {
-        let src = (i % nsc) * 8;
-        let m = &mix[base[i] as usize];
-        let mut c = [0u64; 8];
-        for k in 0..8 {
-            c[k] = pre_words[src + k] ^ m[k];
-        }
-        c
-    };
+    let gen = TwoStep::new(seed, size, pre_size, mixing_numbers);
 
     // Keep the reachable window.
-    let window_chunks = window.len().div_ceil(64);
-    for i in 0..window_chunks.min(nb_chunks) {
-        let c = chunk(i);
-        let start = i * 64;
-        let end = (start + 64).min(window.len());
-        for (k, w) in c.iter().enumerate() {
-            let b = w.to_le_bytes();
-            let lo = start + 8 * k;
-            if lo >= end {
-                break;
-            }
-            let n = (end - lo).min(8);
-            window[lo..lo + n].copy_from_slice(&b[..n]);
-        }
+    for (i, dst) in window.chunks_mut(64).enumerate() {
+        let c = gen.chunk_bytes(i);
+        dst.copy_from_slice(&c[..dst.len()]);
     }
 
     // Digest: two chunks per BLAKE2b block, fed straight from the generator (nothing stored).
@@ -194,17 +214,14 @@ fn two_step(
     let mut m = [0u64; 16];
     let full_pairs = nb_chunks / 2;
     for p in 0..full_pairs {
-        let a = chunk(2 * p);
-        let b = chunk(2 * p + 1);
-        m[..8].copy_from_slice(&a);
-        m[8..].copy_from_slice(&b);
+        m[..8].copy_from_slice(&gen.chunk(2 * p));
+        m[8..].copy_from_slice(&gen.chunk(2 * p + 1));
         let t = (p as u64 + 1) * 128;
         let last = nb_chunks % 2 == 0 && p + 1 == full_pairs;
         blake2b::compress_words(&mut h, &m, t, last);
     }
     if nb_chunks % 2 == 1 {
-        let a = chunk(nb_chunks - 1);
-        m[..8].copy_from_slice(&a);
+        m[..8].copy_from_slice(&gen.chunk(nb_chunks - 1));
         m[8..].fill(0);
         blake2b::compress_words(&mut h, &m, size as u64, true);
     }

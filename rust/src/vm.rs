@@ -22,7 +22,13 @@ pub fn check_params(nb_loops: u32, nb_instrs: u32) -> Result<(), CoreError> {
 
 pub struct Hasher {
     program: Vec<u8>,
-    init_input: Vec<u8>,
+}
+
+/// `I = H'(448, rom_digest || preimage)`: registers, PD/MD initial input and the first seed.
+pub fn init_buffer(rom_digest: &[u8; 64], preimage: &[u8]) -> [u8; 448] {
+    let mut init = [0u8; 448];
+    hprime(&mut init, &[rom_digest, preimage]);
+    init
 }
 
 impl Default for Hasher {
@@ -131,16 +137,12 @@ impl<'a> Vm<'a> {
 
 impl Hasher {
     pub fn new() -> Self {
-        Hasher { program: Vec::new(), init_input: Vec::new() }
+        Hasher { program: Vec::new() }
     }
 
     /// AshMaize hash of `preimage`. Parameters must have passed `check_params`.
     pub fn hash(&mut self, rom: &Rom, preimage: &[u8], nb_loops: u32, nb_instrs: u32) -> [u8; 64] {
-        let mut init = [0u8; 448];
-        self.init_input.clear();
-        self.init_input.extend_from_slice(rom.digest());
-        self.init_input.extend_from_slice(preimage);
-        hprime(&mut init, &[&self.init_input]);
+        let init = init_buffer(rom.digest(), preimage);
 
         let mut regs = [0u64; 32];
         for (k, r) in regs.iter_mut().enumerate() {
