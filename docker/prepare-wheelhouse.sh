@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Fills docker/wheelhouse/ on the host with everything an offline image build needs: the project's wheel
+# (maturin, release profile, same abi3-py311 extension as the editable install), maturin itself, and every
+# runtime dependency as a wheel. Then `docker build --target prebuilt --build-arg PIP_OFFLINE=1 .` needs
+# neither PyPI nor a Rust toolchain image. Uses the host's Python 3.11 (the images run 3.11 on glibc too).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+[ -x "$PY" ] || PY=python3
+"$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+    || { echo "prepare-wheelhouse: needs Python 3.11 (set PYTHON=...)" >&2; exit 1; }
+out=docker/wheelhouse
+rm -f "$out"/midnight_scavenger-*.whl
+echo "prepare-wheelhouse: building the project wheel (cargo reuses rust/target)" >&2
+"$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir "$out" .
+echo "prepare-wheelhouse: collecting dependency wheels" >&2
+"$PY" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$out" \
+    "$out"/midnight_scavenger-*.whl 'maturin>=1.7,<2'
+echo "prepare-wheelhouse: $(find "$out" -name '*.whl' | wc -l) wheels in $out" >&2
