@@ -1,0 +1,81 @@
+"""``scavenger wallet`` commands as real subprocesses (the installed console script)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scavenger.wallet import Wallet
+from scavenger.wallet.store import WalletStore, wallets_dir
+
+from .helpers import assert_no_secret
+
+WORDS = "test walk nut penalty hip pave soap entry language right filter choice"
+
+
+def run(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("CARDANO_NETWORK", "INSTANCE_SLOT")}
+    full_env.update({"ROOT_CONF_PATH": str(tmp_path / "config"), **env})
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("scavenger")), "wallet", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
+    )
+
+
+def test_new_list_export(tmp_path: Path) -> None:
+    created = run(tmp_path, "new", "--count", "2", "--slot", "2")
+    assert created.returncode == 0, created.stderr
+    addresses = [line.split("\t")[1] for line in created.stdout.splitlines()]
+    assert len(addresses) == 2 and all(a.startswith("addr1q") for a in addresses)
+    store = WalletStore(wallets_dir(tmp_path / "config", 2), "mainnet")
+    mnemonics = [w.mnemonic for w in store.load()]
+    listed = run(tmp_path, "list", "--slot", "2", "--json")
+    assert [row["address"] for row in json.loads(listed.stdout)] == addresses
+    public = run(tmp_path, "export", "--slot", "2")
+    assert public.returncode == 0 and "mnemonic" not in public.stdout
+    for proc in (created, listed, public):
+        assert_no_secret(proc.stdout + proc.stderr, mnemonics)
+    secret = run(tmp_path, "export", "--slot", "2", "--line", "2", "--show-mnemonic")
+    assert "WARNING" in secret.stderr
+    (row,) = json.loads(secret.stdout)
+    assert row["mnemonic"] == mnemonics[1] and row["address"] == addresses[1]
+    assert Wallet.from_mnemonic(row["mnemonic"], "mainnet").address == addresses[1]
+
+
+def test_import_from_stdin_and_errors(tmp_path: Path) -> None:
+    imported = run(tmp_path, "import", "--network", "testnet", stdin=WORDS + "\n")
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == Wallet.from_mnemonic(WORDS, "testnet").address
+    again = run(tmp_path, "import", stdin=WORDS + "\n", CARDANO_NETWORK="testnet")
+    assert again.returncode == 1 and "already stored at line 1" in again.stderr
+    bad = run(tmp_path, "import", "--network", "testnet", stdin=WORDS.replace("choice", "walk") + "\n")
+    assert bad.returncode == 1 and "checksum does not match" in bad.stderr
+    assert_no_secret(bad.stderr + bad.stdout, [WORDS])
+    wrong_net = run(tmp_path, "list")
+    assert wrong_net.returncode == 1 and "wallet is for testnet" in wrong_net.stderr
+    unknown = run(tmp_path, "list", "--network", "moon")
+    assert unknown.returncode == 2 and "unknown Cardano network" in unknown.stderr
+
+
+@pytest.mark.parametrize("flag", ["--mnemonic", "--words"])
+def test_no_argv_option_for_secrets(tmp_path: Path, flag: str) -> None:
+    result = run(tmp_path, "import", flag, WORDS)
+    assert result.returncode == 2 and "No such option" in result.stderr
+
+
+def test_donate_list_export(tmp_path: Path) -> None:
+    from scavenger.wallet import donate_list
+
+    made = donate_list.ensure(tmp_path / "config", "mainnet")
+    out = run(tmp_path, "export", "--donate-list")
+    assert [row["address"] for row in json.loads(out.stdout)] == list(made.addresses)
+    assert_no_secret(out.stdout, [w.mnemonic for w in made.wallets])
