@@ -1,0 +1,46 @@
+"""`scavenger bench` end to end on a small ROM, as a real subprocess of the installed CLI."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from scavenger.cli import main; main()", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_bench_reports_build_rss_and_rate_per_thread_count() -> None:
+    done = _run("--rom-size", "1MiB", "--pre-size", "16KiB", "--seconds", "0.3", "--threads", "2")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert re.search(r"ROM build \d+\.\d\d s, digest [0-9a-f]{16}…, peak RSS \d+\.\d MiB", out)
+    rates = re.findall(r"^\s+(\d) threads?\s+([\d,]+\.\d) H/s", out, re.MULTILINE)
+    assert [t for t, _ in rates] == ["1", "2"]
+    assert all(float(r.replace(",", "")) > 0 for _, r in rates)
+
+
+def test_bench_rejects_a_bad_rom_size() -> None:
+    done = _run("--rom-size", "100", "--pre-size", "64", "--seconds", "0.1")
+    assert done.returncode != 0
+    assert "multiple of 64" in done.stderr
+
+
+def test_bench_size_from_environment() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from scavenger.cli import main; main()", "bench", "-s", "0.1", "-t", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"ASHMAIZE_ROM_SIZE": "64KiB", "ASHMAIZE_PRE_SIZE": "4KiB", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "size 64.0 KiB, pre 4.0 KiB" in done.stdout
