@@ -1,0 +1,153 @@
+"""The dashboard at ``/`` in headless Chromium: the page must render the stored data (DOM dump) and draw
+something (a non-blank PNG screenshot)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import READ_TOKEN, Backend
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = find_chromium()
+    if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        # Debian's chromium package; the test setup installs it when missing (root only).
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        path = find_chromium()
+    if path is None:
+        pytest.skip("headless Chromium is not installed and could not be installed "
+                    "(needs root + apt-get and the Debian 'chromium' package)")
+    return path
+
+
+def chromium_argv(chromium: str, profile: Path) -> list[str]:
+    return [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--no-first-run", "--hide-scrollbars", f"--user-data-dir={profile}", "--window-size=1280,1400",
+            "--virtual-time-budget=8000", "--timeout=30000"]
+
+
+def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Decode an 8-bit RGB/RGBA non-interlaced PNG (what Chromium writes) into rows of raw pixels."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, width, height, channels = 8, b"", 0, 0, 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", chunk)
+            assert depth == 8 and color in (2, 6) and interlace == 0, (depth, color, interlace)
+            channels = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * channels
+    rows: list[bytes] = []
+    prev = bytearray(stride)
+    for r in range(height):
+        filt = raw[r * (stride + 1)]
+        line = bytearray(raw[r * (stride + 1) + 1:(r + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - channels] if i >= channels else 0
+            b = prev[i]
+            c = prev[i - channels] if i >= channels else 0
+            if filt == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif filt == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif filt == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif filt == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append(bytes(line))
+        prev = line
+    return width, height, [bytes(row) for row in rows] if channels == 3 else [
+        b"".join(row[i:i + 3] for i in range(0, len(row), 4)) for row in rows]
+
+
+def seed_data(backend: Backend) -> float:
+    """50 minutes of samples for 2 containers x 2 miners plus API replies; returns the expected current
+    total rate (each miner's average over the last 5 minutes, summed)."""
+    now = datetime.now(UTC)
+    rates = {("CTN/alpha", "miner-1"): 1200.0, ("CTN/alpha", "miner-2"): 800.0,
+             ("CTN/beta", "miner-1"): 450.0, ("CTN/beta", "miner-7"): 0.0}
+    rows = []
+    for minute in range(50, -1, -1):
+        for (container, miner), rate in rates.items():
+            wobble = (minute % 5) * 10.0 if rate else 0.0
+            rows.append({"container_id": container, "miner_id": miner, "hash_rate": rate + wobble,
+                         "timestamp": (now - timedelta(minutes=minute, seconds=30)).isoformat(),
+                         "version": "0.1.0"})
+    api = [{"container_id": "CTN/alpha", "miner_id": "miner-1", "url": "https://h/challenge",
+            "endpoint": "/challenge", "status": 200, "api_response": {"code": "active"}}] * 7
+    api += [{"container_id": "CTN/beta", "miner_id": "miner-1", "url": "https://h/solution/x",
+             "endpoint": "/solution", "status": 201, "api_response": {}}] * 3
+    api += [{"container_id": "CTN/beta", "miner_id": "miner-1", "url": "https://h/solution/y",
+             "endpoint": "/solution", "status": 400, "api_response": {"message": "Solution already exists"}}]
+    with backend.client() as client:
+        assert client.post("/insert_stat", json=rows).status_code == 200
+        assert client.post("/insert_api_return", json=api).status_code == 200
+    # Samples at minutes 4..0 (+30 s) are inside the 5-minute window: wobble 40,30,20,10,0 -> mean 20.
+    return sum(rate + (20.0 if rate else 0.0) for rate in rates.values())
+
+
+def test_dashboard_renders_data(chromium: str, start_backend: Callable[..., Backend], database_url: str,
+                                tmp_path: Path) -> None:
+    backend = start_backend(database_url)
+    expected_total = seed_data(backend)
+    url = f"{backend.url}/#token={READ_TOKEN}"
+
+    dump = subprocess.run([*chromium_argv(chromium, tmp_path / "p1"), "--dump-dom", url],
+                          capture_output=True, text=True, timeout=90)
+    dom = dump.stdout
+    assert 'data-state="ready"' in dom, dump.stderr[-2000:]
+    total = re.search(r'id="total-hashrate"[^>]*data-value="([0-9.]+)"', dom)
+    assert total is not None and float(total.group(1)) == pytest.approx(expected_total)
+    assert ">2.51 kH/s<" in dom  # 1220 + 820 + 470 + 0
+    assert re.search(r'id="active-miners"[^>]*>4<', dom)
+    assert re.search(r'id="stat-rows"[^>]*>204<', dom)  # 51 minutes x 4 miners
+    for name in ("CTN/alpha", "CTN/beta"):
+        assert f'data-series="{name}"' in dom  # one line per container
+    assert 'data-series="total"' in dom
+    assert "<td>/solution</td><td>400</td><td>1</td>" in dom
+    assert "<td>/challenge</td><td>200</td><td>7</td>" in dom
+    assert "<td>CTN/beta</td><td>miner-7</td><td>0.00 H/s</td>" in dom
+    # The token only lived in the fragment: the server never saw it in a request line.
+    assert READ_TOKEN not in backend.log_text()
+
+    shot = tmp_path / "dashboard.png"
+    subprocess.run([*chromium_argv(chromium, tmp_path / "p2"), f"--screenshot={shot}", url],
+                   capture_output=True, timeout=90, check=True)
+    width, height, rows = png_pixels(shot.read_bytes())
+    assert (width, height) == (1280, 1400)
+    colors = {row[i:i + 3] for row in rows[::4] for i in range(0, len(row), 12)}
+    assert len(colors) > 20, "screenshot looks blank"
+    # The chart lines use the palette's green (#4cc38a) and blue (#58a6ff); both must appear.
+    flat = b"".join(rows)
+    assert bytes.fromhex("4cc38a") in flat and bytes.fromhex("58a6ff") in flat
+    keep = os.environ.get("STATS_SCREENSHOT_DIR")
+    if keep:
+        shutil.copy(shot, Path(keep) / "dashboard.png")
