@@ -109,8 +109,10 @@ class Donor:
         outcome = classify(exc)
         text = message_of(exc)
         if outcome is Outcome.CONFLICT:
-            match = _CURRENT_DEST.search(text)
-            current = match.group(1).rstrip(".,;") if match else None
+            current = getattr(exc, "current_destination", None)
+            if not isinstance(current, str):
+                match = _CURRENT_DEST.search(text)
+                current = match.group(1).rstrip(".,;") if match else None
             if current == destination:
                 self._journal.record_donation(wallet.address, destination, "done", "already assigned")
                 return "done"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scavenger.core import build_preimage_suffix, format_nonce, parse_difficulty
-from scavenger.miner.journal import Journal
+from scavenger.miner.journal import Journal, StoredChallenge
 from scavenger.miner.romcache import RomCache
 from scavenger.miner.scheduler import Work, expected_hashes, plan
 from scavenger.miner.state import ChallengeState, CurrentWork, MinerState
@@ -52,10 +52,12 @@ class Engine:
         # Start small: the first batch measures the real speed (1 GiB ROM vs a test ROM differ 10x).
         self._batch = max(16, 8 * threads)
         self._progress = journal.all_progress()
+        self._open: list[StoredChallenge] = []
 
     def _plan(self) -> list[Work]:
         now = time.time()
         stored = self._journal.challenges(open_after=now)
+        self._open = stored
         solved = self._journal.solved_pairs()
         work = plan(((c.body, c.deadline) for c in stored), self._addresses, solved, now)
         self._state.challenges = [
@@ -70,10 +72,17 @@ class Engine:
         ]
         return work
 
+    def _state_challenges_bodies(self) -> list[tuple[str, float]]:
+        return [(str(c.body["no_pre_mine"]), c.deadline) for c in self._open]
+
     async def run(self) -> None:
         while not self._stop.is_set():
             work = self._plan()
-            self._roms.prune({w.rom_key for w in work})
+            # Keep the newest challenge's ROM even when it is fully solved: the next hourly challenge of the
+            # same day uses the same key, and rebuilding 1 GiB every hour would waste seconds of mining.
+            newest = max(self._state_challenges_bodies(), key=lambda b: b[1], default=None)
+            keep = {w.rom_key for w in work} | ({newest[0]} if newest else set())
+            self._roms.prune(keep)
             self._state.rom_keys = len(self._roms.keys())
             if not work:
                 self._state.current = None

@@ -1,0 +1,46 @@
+"""``scavenger donate``: one donation pass over the wallets of every slot, then exit."""
+
+from __future__ import annotations
+
+from scavenger.miner.config import MinerConfig
+from scavenger.miner.donate import Donor, load_donation_list
+from scavenger.miner.journal import Journal
+from scavenger.miner.runner import JOURNAL_NAME
+from scavenger.miner.services import Registrar
+from scavenger.miner.slots import instance_dir, list_slots, wallets_dir
+from scavenger.miner.state import MinerState
+
+
+async def run_donation_pass(config: MinerConfig) -> str:
+    import asyncio
+
+    from scavenger.api import ScavengerClient
+    from scavenger.wallet.store import WalletStore
+
+    donation_list = load_donation_list(config.root, config.network, config.tip_address)
+    lines = [f"donation list: {len(donation_list.addresses)} address(es)"]
+    stop = asyncio.Event()
+    async with ScavengerClient(config.base_url) as api:
+        for slot in list_slots(config.root):
+            wallets = WalletStore(wallets_dir(config.root, slot.number), config.network).load()
+            if not wallets:
+                continue
+            # SQLite WAL lets this pass share the journal with a miner running in that slot.
+            journal = Journal(instance_dir(config.root, slot.number) / JOURNAL_NAME)
+            try:
+                state = MinerState(f"miner-{slot.number}", slot.number, 0, config.base_url)
+                registrar = Registrar(api, journal, state, stop, lambda _a: None)
+                registered = journal.registered()
+                for wallet in wallets:
+                    if wallet.address not in registered:
+                        await registrar.register(wallet)
+                result = await Donor(api, journal, donation_list, registrar.register).run_pass(wallets)
+                settled = journal.donations()
+                done = sum(1 for w in wallets if settled.get(w.address, ("", ""))[1] == "done")
+                lines.append(
+                    f"slot {slot.number}: {len(wallets)} wallet(s), {done} assigned, "
+                    f"{len(result.conflicts)} assigned elsewhere, {len(result.retry)} to retry"
+                )
+            finally:
+                journal.close()
+    return "\n".join(lines)

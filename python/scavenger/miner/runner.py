@@ -1,0 +1,303 @@
+"""``scavenger mine``: claim a slot, load its wallets, then mine, submit, register and donate until stopped.
+
+Shutdown (SIGTERM/SIGINT): the current ~1 s batch finishes, background tasks are cancelled (everything they
+were doing is already in the journal), the journal is closed and the slot lock released. A kill -9 skips all
+of that and still loses nothing: the kernel drops the lock and every solution was committed before use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from scavenger.miner.config import MinerConfig
+from scavenger.miner.donate import Donor, load_donation_list
+from scavenger.miner.engine import Engine
+from scavenger.miner.journal import Journal
+from scavenger.miner.metrics import start_metrics
+from scavenger.miner.romcache import RomCache
+from scavenger.miner.services import (
+    Api,
+    ChallengePoller,
+    Registrar,
+    Submitter,
+    _sleep_or_stop,
+    _wait_either,
+)
+from scavenger.miner.slots import SlotLease, claim_slot
+from scavenger.miner.state import MinerState, WalletState
+from scavenger.miner.view import run_view
+
+log = logging.getLogger(__name__)
+
+JOURNAL_NAME = "journal.sqlite3"
+STATUS_INTERVAL = 10.0
+
+
+def journal_path(lease: SlotLease) -> Path:
+    return lease.instance_dir / JOURNAL_NAME
+
+
+def _make_rom_factory(config: MinerConfig) -> Callable[[bytes], Any]:
+    from scavenger.core import Rom
+
+    def build(key: bytes) -> Any:
+        return Rom(key, size=config.rom_size, pre_size=config.pre_size)
+
+    return build
+
+
+def _make_reporter(config: MinerConfig, lease: SlotLease) -> Any:
+    import os
+
+    from scavenger.stats.reporter import ReporterConfig, StatsReporter, default_container_id
+
+    return StatsReporter(
+        ReporterConfig(
+            enabled=config.enable_stats,
+            stats_url=config.stats_backend_url,
+            api_url=config.api_backend_url,
+            token=config.stats_bearer_token,
+            interval=config.stats_report_interval,
+            container_id=default_container_id(os.environ),
+            default_miner_id=lease.instance_id,
+        )
+    )
+
+
+def _make_client(config: MinerConfig, on_response: Callable[[Any], None]) -> Any:
+    from scavenger.api import RetryPolicy, ScavengerClient
+
+    # Short in-call retries: the miner's own loops retry forever with their own backoff, and a call stuck
+    # in 5 minutes of retries would hold up every other submission behind it.
+    retry = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0, total_time=30.0)
+    return ScavengerClient(config.base_url, retry=retry, on_response=on_response)
+
+
+class Miner:
+    def __init__(self, config: MinerConfig, *, console: Console | None = None) -> None:
+        self.config = config
+        self.console = console
+        self.stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def request_stop(self) -> None:
+        if not self.stop.is_set():
+            log.info("stopping: finishing the current batch, then flushing the journal")
+            self.stop.set()
+
+    async def run(self) -> int:
+        config = self.config
+        lease = await asyncio.to_thread(claim_slot, config.root, forced=config.instance_slot)
+        log.info("claimed slot %d (%s) on %s", lease.number, lease.path, socket.gethostname())
+        try:
+            return await self._run_in_slot(lease)
+        finally:
+            lease.release()
+            log.info("released slot %d", lease.number)
+
+    async def _run_in_slot(self, lease: SlotLease) -> int:
+        config = self.config
+        from scavenger.wallet.store import WalletStore
+
+        store = WalletStore(lease.wallets_dir, config.network)
+        wallets = await asyncio.to_thread(store.ensure, config.max_wallets)
+        log.info("%d wallet(s) in %s", len(wallets), lease.wallets_dir)
+        journal = Journal(journal_path(lease))
+        state = MinerState(
+            instance_id=lease.instance_id, slot=lease.number, threads=config.threads, base_url=config.base_url
+        )
+        for wallet in wallets:
+            state.wallets[wallet.address] = WalletState(address=wallet.address)
+        reporter = _make_reporter(config, lease)
+        reporter.register_miner(lease.instance_id)
+        reporter_task = reporter.start()
+        metrics_server = start_metrics(state, config.metrics_port)
+        try:
+            async with _make_client(config, reporter.record_api_event) as client:
+                await self._mine(client, journal, state, wallets, reporter, lease)
+        finally:
+            with contextlib.suppress(Exception):
+                await reporter.aclose()
+            if reporter_task is not None:
+                reporter_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await reporter_task
+            if metrics_server is not None:
+                metrics_server.shutdown()
+            journal.close()
+        return 0
+
+    async def _mine(
+        self,
+        api: Api,
+        journal: Journal,
+        state: MinerState,
+        wallets: list[Any],
+        reporter: Any,
+        lease: SlotLease,
+    ) -> None:
+        config = self.config
+        stop = self.stop
+        addresses = [w.address for w in wallets]
+        engine_box: list[Engine] = []
+        submitter_box: list[Submitter] = []
+        donation_wanted = asyncio.Event()
+
+        def on_registered(address: str) -> None:
+            ws = state.wallets.get(address)
+            if ws is not None:
+                ws.registration = "registered"
+            if submitter_box:
+                submitter_box[0].wake.set()
+            donation_wanted.set()
+
+        registrar = Registrar(api, journal, state, stop, on_registered)
+        already = journal.registered()
+        for wallet in wallets:
+            if wallet.address in already:
+                state.wallets[wallet.address].registration = "registered"
+            else:
+                registrar.request(wallet)
+
+        def on_solution() -> None:
+            if submitter_box:
+                submitter_box[0].wake.set()
+            self._refresh(journal, state)
+
+        def on_new_challenge() -> None:
+            if engine_box:
+                engine_box[0].wake.set()
+
+        engine = Engine(
+            journal=journal,
+            roms=RomCache(_make_rom_factory(config)),
+            addresses=addresses,
+            threads=config.threads,
+            state=state,
+            stop=stop,
+            on_solution=on_solution,
+            on_hashes=lambda n: reporter.record_hashes(lease.instance_id, n),
+        )
+        engine_box.append(engine)
+        submitter = Submitter(api, journal, state, stop, wallets, registrar)
+        submitter_box.append(submitter)
+        poller = ChallengePoller(api, journal, state, stop, on_new_challenge, config.poll_interval)
+
+        self._spawn(registrar.run(), "registrar")
+        self._spawn(poller.run(), "challenge poller")
+        self._spawn(submitter.run(), "submitter")
+        self._spawn(self._refresh_loop(journal, state), "state refresh")
+        self._spawn(run_view(state, stop, self.console, STATUS_INTERVAL), "view")
+        if config.donate:
+            self._spawn(
+                self._donation_loop(api, journal, state, wallets, registrar, donation_wanted), "donations"
+            )
+        else:
+            for ws in state.wallets.values():
+                ws.donation = "off"
+        engine_task = asyncio.create_task(engine.run(), name="engine")
+        try:
+            await engine_task
+        finally:
+            state.phase = "stopping"
+            stop.set()
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._refresh(journal, state)
+            log.info(
+                "stopped: %d solutions found, %d accepted, %d pending (kept for the next start)",
+                state.counts.found,
+                state.counts.accepted,
+                state.counts.pending,
+            )
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(self._guard(coro, name), name=name)
+        self._tasks.append(task)
+
+    async def _guard(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        # A background task that dies would silently stop submissions or polling: log and restart it is not
+        # possible for a coroutine object, so log loudly and stop the miner (the supervisor restarts it).
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s crashed; stopping the miner so it restarts cleanly", name)
+            self.stop.set()
+
+    @staticmethod
+    def _refresh(journal: Journal, state: MinerState) -> None:
+        state.counts = journal.counts()
+        state.receipts = journal.receipt_count()
+        by_address = journal.counts_by_address()
+        for address, ws in state.wallets.items():
+            counts = by_address.get(address)
+            if counts is not None:
+                ws.found, ws.accepted, ws.pending = counts.found, counts.accepted, counts.pending
+
+    async def _refresh_loop(self, journal: Journal, state: MinerState) -> None:
+        while not self.stop.is_set():
+            self._refresh(journal, state)
+            await _sleep_or_stop(self.stop, 1.0)
+
+    async def _donation_loop(
+        self,
+        api: Api,
+        journal: Journal,
+        state: MinerState,
+        wallets: list[Any],
+        registrar: Registrar,
+        wanted: asyncio.Event,
+    ) -> None:
+        config = self.config
+        donation_list = await asyncio.to_thread(
+            load_donation_list, config.root, config.network, config.tip_address
+        )
+        log.info(
+            "donation list: %d address(es)%s",
+            len(donation_list.addresses),
+            " (generated here; seeds in donate_list_seed.txt)" if donation_list.generated else "",
+        )
+        donor = Donor(api, journal, donation_list, registrar.register)
+        while not self.stop.is_set():
+            wanted.clear()
+            registered = journal.registered()
+            result = await donor.run_pass([w for w in wallets if w.address in registered])
+            settled = journal.donations()
+            for ws in state.wallets.values():
+                if ws.address in settled:
+                    ws.donation = settled[ws.address][1]
+            if all(w.address in settled for w in wallets):
+                log.info("donation assignments settled for every wallet")
+                return
+            # A new registration wakes this loop at once; server-side failures wait for the next pass.
+            delay = 60.0 if result.rate_limited else config.donate_interval
+            await _wait_either(self.stop, wanted, delay)
+
+
+def install_signal_handlers(miner: Miner) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, miner.request_stop)
+
+
+async def run_miner(config: MinerConfig, console: Console | None = None) -> int:
+    miner = Miner(config, console=console)
+    install_signal_handlers(miner)
+    started = time.monotonic()
+    try:
+        return await miner.run()
+    finally:
+        log.info("ran for %.0f s", time.monotonic() - started)
