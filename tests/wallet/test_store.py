@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scavenger.wallet import Wallet, bip39, legacy
+from scavenger.wallet import Wallet, bip39, decode_address, legacy
 from scavenger.wallet.errors import LegacyWalletError, MnemonicError, StoreError
 from scavenger.wallet.store import WalletStore, wallets_dir
 
@@ -191,3 +191,28 @@ def test_secrets_absent_from_logs_and_reprs(store: WalletStore, caplog: pytest.L
     assert created[0].address in text
     assert_no_secret(text, mnemonics)
     assert_no_secret(repr(store) + repr(created), mnemonics)
+
+
+def test_legacy_folder_can_still_sign(tmp_path: Path) -> None:
+    """The legacy keys can be recomputed read-only, e.g. to donate their rights to a standard wallet."""
+    from scavenger.wallet import cip8
+
+    folder = tmp_path / "1" / "miner-1" / "wallets"
+    folder.mkdir(parents=True)
+    words = [VECTOR_WORDS, bip39.generate()]
+    (folder / "seeds.txt").write_text("\n".join(words))
+    (folder / "keys.hex").write_text("\n".join(legacy.legacy_seed(w).hex() for w in words))
+    before = _snapshot(folder)
+    wallets = legacy.load_legacy_folder(folder, "mainnet")
+    assert wallets[0].address == "addr1v8qce4r4ccedzpkmlcxr5las2a3mcamwh35wje02m7jyxpcd082nc"
+    message = f"Assign accumulated Scavenger rights to: {Wallet.from_mnemonic(words[1], 'mainnet').address}"
+    for wallet in wallets:
+        signed = cip8.verify(wallet.sign(message), wallet.pubkey_hex)
+        assert signed.message == message
+        assert signed.address == decode_address(wallet.address).raw
+        assert legacy.legacy_seed(words[1]).hex() not in repr(wallet)
+        assert_no_secret(repr(wallet), words)
+    assert _snapshot(folder) == before
+    (folder / "keys.hex").write_text("\n".join(legacy.legacy_seed(w).hex() for w in reversed(words)))
+    with pytest.raises(StoreError, match=r"keys\.hex, line 1: not the legacy key"):
+        legacy.load_legacy_folder(folder, "mainnet")

@@ -9,12 +9,14 @@ deriving *other* (unregistered) addresses from their old ``seeds.txt``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from nacl.signing import SigningKey
 
 from scavenger.wallet import address as addr
-from scavenger.wallet import bip39
+from scavenger.wallet import bip39, fsutil
 from scavenger.wallet.address import Network
+from scavenger.wallet.errors import MnemonicError, StoreError
 
 
 @dataclass(frozen=True)
@@ -44,3 +46,63 @@ def is_legacy_key_line(words: str, key_line: str) -> bool:
         return bytes.fromhex(text) == legacy_seed(words)
     except ValueError:
         return False
+
+
+class LegacyWallet:
+    """A wallet of a legacy folder, able to sign (e.g. to donate its rights to a standard wallet).
+
+    ``address`` is the enterprise address the legacy program registered. The seed is kept in a
+    private attribute and never shown by repr/str.
+    """
+
+    __slots__ = ("_seed", "address", "line", "network", "pubkey_hex")
+
+    def __init__(self, words: str, network: Network, line: int = 0) -> None:
+        self._seed = legacy_seed(words)
+        key = legacy_key(words, network)
+        self.address = key.enterprise_address
+        self.pubkey_hex = key.pubkey_hex
+        self.network = network
+        self.line = line
+
+    def __repr__(self) -> str:
+        return f"LegacyWallet(address={self.address}, pubkey={self.pubkey_hex})"
+
+    __str__ = __repr__
+
+    def sign(self, message: str | bytes) -> str:
+        """CIP-8 COSE_Sign1 hex with the enterprise address in the header (same layout as Wallet.sign)."""
+        from scavenger.wallet import cip8
+
+        payload = message.encode("utf-8") if isinstance(message, str) else bytes(message)
+        key = SigningKey(self._seed)
+        raw = addr.decode_address(self.address).raw
+        return cip8.sign(raw, payload, lambda data: bytes(key.sign(data).signature)).hex()
+
+
+def load_legacy_folder(directory: Path | str, network: Network) -> list[LegacyWallet]:
+    """Read a legacy ``seeds.txt`` + ``keys.hex`` pair (read-only) and check every key line.
+
+    Raises StoreError naming the file and line if a line is not a mnemonic or its key does not match.
+    """
+    folder = Path(directory)
+    seeds_data = fsutil.read_file(folder / "seeds.txt")
+    keys_data = fsutil.read_file(folder / "keys.hex")
+    if seeds_data is None or keys_data is None:
+        raise StoreError(f"{folder}: a legacy folder needs both seeds.txt and keys.hex")
+    seeds = [line for line in seeds_data.decode("utf-8", "replace").splitlines() if line.strip()]
+    keys = [line for line in keys_data.decode("utf-8", "replace").splitlines() if line.strip()]
+    if len(seeds) != len(keys):
+        raise StoreError(f"{folder}: seeds.txt has {len(seeds)} lines but keys.hex has {len(keys)}")
+    wallets = []
+    for number, (words, key_line) in enumerate(zip(seeds, keys, strict=True), start=1):
+        try:
+            bip39.to_entropy(words)
+        except MnemonicError as exc:
+            raise StoreError(f"{folder / 'seeds.txt'}, line {number}: {exc}") from None
+        if not is_legacy_key_line(words, key_line):
+            raise StoreError(
+                f"{folder / 'keys.hex'}, line {number}: not the legacy key of seeds.txt line {number}"
+            )
+        wallets.append(LegacyWallet(words, network, number))
+    return wallets

@@ -241,7 +241,8 @@ class WalletStore:
                 f"{self.directory} was written by the legacy whosbax miner: its {KEYS_FILE} holds BIP39-seed "
                 f"Ed25519 keys (enterprise addresses such as {first}) that Eternl/Lace cannot restore from "
                 f"these words. This program will not touch that folder; keep it as it is (it holds your "
-                f"registered wallets) and use another slot. See docs/wallet.md, 'Legacy folders'."
+                f"registered wallets) and use another slot; scavenger.wallet.legacy.load_legacy_folder can "
+                f"still sign with those keys. See docs/wallet.md, 'Legacy folders'."
             )
 
     def _append(self, existing: list[Wallet], new: list[Wallet]) -> list[Wallet]:
