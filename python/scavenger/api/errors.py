@@ -152,7 +152,7 @@ class TermsNotFound(ClientError):
     """Unknown terms-and-conditions version."""
 
 
-_CONFLICT = re.compile(r"active donation assignment to (?P<dest>\S+?)\.?$")
+_CONFLICT = re.compile(r"active donation assignment to (?P<dest>addr[0-9a-z_]+)")
 _TITLE = re.compile(r"<title[^>]*>(?P<title>[^<]{0,200})</title>", re.IGNORECASE)
 _RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -193,3 +193,23 @@ def running_simulator(
         yield handle
     finally:
         handle.stop()
+
+
+def find_nonce(
+    challenge: Mapping[str, Any], address: str, *, rom_size: int, pre_size: int, limit: int = 1 << 20
+) -> str:
+    """Mine a nonce for ``challenge`` (the JSON of ``/challenge``'s ``challenge``) with the real core.
+    For tests and demos with small ROMs and easy masks; raises if none is found within ``limit``."""
+    from scavenger.core import Rom, build_preimage_suffix, format_nonce, parse_difficulty
+
+    fields = [
+        str(challenge[name])
+        for name in ("challenge_id", "difficulty", "no_pre_mine", "latest_submission", "no_pre_mine_hour")
+    ]
+    rom = Rom(str(challenge["no_pre_mine"]).encode("ascii"), size=rom_size, pre_size=pre_size)
+    result = rom.search(
+        build_preimage_suffix(address, *fields), 0, limit, parse_difficulty(str(challenge["difficulty"]))
+    )
+    if result.nonce is None:
+        raise RuntimeError(f"no nonce below {limit} meets {challenge['difficulty']}; use an easier mask")
+    return str(format_nonce(result.nonce))
