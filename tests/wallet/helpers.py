@@ -27,6 +27,16 @@ def spawn(*args: str, **extra_env: str) -> subprocess.Popen[str]:
     )
 
 
+def spawn_together(count: int, go_file: Path, *args: str) -> list[subprocess.Popen[str]]:
+    """Start ``count`` workers, wait until all are imported and ready, then release them at once."""
+    procs = [spawn(*args, WALLET_TEST_GO=str(go_file)) for _ in range(count)]
+    for proc in procs:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "READY"
+    go_file.touch()
+    return procs
+
+
 def used(stdout: str, tag: str = "USED") -> list[str]:
     return [line.split()[1] for line in stdout.splitlines() if line.startswith(tag + " ")]
 

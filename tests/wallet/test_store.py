@@ -216,3 +216,13 @@ def test_legacy_folder_can_still_sign(tmp_path: Path) -> None:
     (folder / "keys.hex").write_text("\n".join(legacy.legacy_seed(w).hex() for w in reversed(words)))
     with pytest.raises(StoreError, match=r"keys\.hex, line 1: not the legacy key"):
         legacy.load_legacy_folder(folder, "mainnet")
+
+
+def test_unusable_folder_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "wallets"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="is not a directory"):
+        WalletStore(blocker, "mainnet").ensure(1)
+    with pytest.raises(StoreError, match="cannot access"):
+        WalletStore(blocker / "sub", "mainnet").ensure(1)
+    assert blocker.read_text() == "not a folder"

@@ -96,9 +96,11 @@ def new_command(config_dir: Path, slot: int, network: str, count: int) -> None:
 
     def action() -> None:
         store = _store(config_dir, slot, network)
-        existing = len(store.load())
-        for offset, created in enumerate(store.create(count), start=existing + 1):
-            click.echo(f"{offset}\t{created.address}")
+        created = store.create(count)
+        # Line numbers from a fresh load: another instance may have appended meanwhile.
+        lines = {w.address: n for n, w in enumerate(store.load(), start=1)}
+        for wallet in created:
+            click.echo(f"{lines[wallet.address]}\t{wallet.address}")
         click.echo(f"seeds saved in {store.seeds_path}", err=True)
 
     _run(action)

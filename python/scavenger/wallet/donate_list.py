@@ -110,8 +110,14 @@ def load(config_dir: Path | str, network: Network | str) -> DonateList:
 
 def ensure(config_dir: Path | str, network: Network | str, count: int = DEFAULT_COUNT) -> DonateList:
     """Load the list, creating it (and its seeds, first) if it does not exist yet."""
-    net = addr.parse_network(network)
-    config = Path(config_dir)
+    try:
+        return _ensure(Path(config_dir), addr.parse_network(network), count)
+    except OSError as exc:
+        raise StoreError(fsutil.describe_os_error(exc, Path(config_dir))) from None
+
+
+def _ensure(config_dir: Path, net: Network, count: int) -> DonateList:
+    config = config_dir
     if list_path(config).exists():
         return load(config, net)
     if count < 1:
@@ -120,7 +126,7 @@ def ensure(config_dir: Path | str, network: Network | str, count: int = DEFAULT_
     with fsutil.locked(config / LOCK_FILE):
         if list_path(config).exists():  # another process finished while we waited
             return load(config, net)
-        fsutil.remove_stale_temps(config)
+        fsutil.remove_stale_temps(config, (SEED_FILE, LIST_FILE))
         wallets = _read_seed_wallets(seed_path(config), net)
         if wallets is None:
             generated = tuple(Wallet.generate(net) for _ in range(count))

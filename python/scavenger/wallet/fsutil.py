@@ -89,6 +89,11 @@ def read_file(path: Path) -> bytes | None:
         return handle.read()
 
 
+def describe_os_error(exc: OSError, where: Path) -> str:
+    target = exc.filename if exc.filename else where
+    return f"cannot access {target}: {exc.strerror or type(exc).__name__}"
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -168,16 +173,18 @@ def write_public_file(final: Path, data: bytes, step: str) -> None:
     crash_point(f"{step}.done")
 
 
-def remove_stale_temps(directory: Path) -> None:
-    """Remove temp files left by a killed writer. Call only while holding the folder lock.
+def remove_stale_temps(directory: Path, names: tuple[str, ...]) -> None:
+    """Remove temp files a killed writer left for the files ``names``. Hold the folder lock.
 
-    A temp file is never the only copy of a seed that was used: seeds are used only after being
-    published under their final name and the directory fsynced.
+    Only our own temp names are matched (the config root is shared with other components). A temp
+    file is never the only copy of a seed that was used: seeds are used only after being published
+    under their final name and the directory fsynced.
     """
-    for tmp in directory.glob(f".*{TMP_SUFFIX}"):
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-            log.info("removed stale temp file %s", tmp.name)
+    for name in names:
+        for tmp in directory.glob(f".{name}.*{TMP_SUFFIX}"):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                log.info("removed stale temp file %s", tmp.name)
 
 
 @contextlib.contextmanager

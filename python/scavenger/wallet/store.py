@@ -14,11 +14,12 @@ them leaves seeds without public records; the next load rebuilds those records f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from scavenger.wallet import address as addr
 from scavenger.wallet import bip39, fsutil, legacy
@@ -134,9 +135,15 @@ class WalletStore:
 
     # ---- internals --------------------------------------------------------------------------------
 
-    def _locked(self) -> Any:
-        fsutil.ensure_private_dir(self.directory)
-        return fsutil.locked(self.directory / LOCK_FILE, self.lock_timeout)
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            fsutil.ensure_private_dir(self.directory)
+            with fsutil.locked(self.directory / LOCK_FILE, self.lock_timeout):
+                yield
+        except OSError as exc:
+            # Disk full, read-only mount, foreign owner...: the files are untouched (writes go to temps).
+            raise StoreError(fsutil.describe_os_error(exc, self.directory)) from None
 
     def _read_seeds(self) -> tuple[bytes, list[str]]:
         data = fsutil.read_file(self.seeds_path)
@@ -190,7 +197,7 @@ class WalletStore:
             raise StoreError(f"{self.meta_path}: corrupt metadata ({exc})") from None
 
     def _load_locked(self) -> list[Wallet]:
-        fsutil.remove_stale_temps(self.directory)
+        fsutil.remove_stale_temps(self.directory, (SEEDS_FILE, KEYS_FILE, META_FILE))
         _, seeds = self._read_seeds()
         keys = self._read_keys()
         metas = self._read_meta()
