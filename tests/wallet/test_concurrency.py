@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from scavenger.wallet import donate_list
@@ -27,7 +28,7 @@ def test_concurrent_creators_never_share_or_overwrite(tmp_path: Path) -> None:
     assert sorted(stored) == sorted(everyone), "a wallet handed out is missing from the store"
     owner = {address: n for n, out in enumerate(outputs) for address in out}
     order = [owner[address] for address in stored]
-    changes = sum(1 for a, b in zip(order, order[1:], strict=False) if a != b)
+    changes = sum(1 for a, b in itertools.pairwise(order) if a != b)
     print(f"writers by line: {order}")
     assert changes > PROCESSES - 1, "the writers never interleaved; the test did not exercise contention"
 
