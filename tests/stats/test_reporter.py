@@ -7,12 +7,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 from conftest import WRITE_TOKEN, Backend, free_port
 from test_roundtrip import StepClock
 
+from scavenger.api.events import ApiEvent
 from scavenger.stats.outbox import Outbox
 from scavenger.stats.reporter import ReporterConfig, StatsReporter, default_container_id
 
@@ -156,3 +158,28 @@ async def test_producers_never_wait_for_a_hung_backend() -> None:
         assert slowest < 0.05
         assert reporter.counters().pending_stats == 1
         await reporter.aclose()
+
+
+async def test_forwards_the_api_clients_events(start_backend: Callable[..., Backend],
+                                               database_url: str) -> None:
+    backend = start_backend(database_url)
+    reporter = StatsReporter(ReporterConfig(enabled=True, stats_url=backend.url + "/insert_stat",
+                                            api_url=backend.url + "/insert_api_return", token=WRITE_TOKEN,
+                                            container_id="CTN/api", default_miner_id="miner-2"))
+    when = datetime(2025, 11, 20, 12, 30, tzinfo=UTC)
+    reporter.record_api_event(ApiEvent(endpoint="solution", method="POST",
+                                       url="https://api.example/solution/addr1q/**D07C10/00ff",
+                                       address="addr1q", status=201,
+                                       body={"crypto_receipt": {"signature": "ab"}}, attempt=1,
+                                       elapsed=0.2, timestamp=when))
+    reporter.record_api_event(ApiEvent(endpoint="challenge", method="GET", url="https://api.example/challenge",
+                                       address=None, status=503, body=None, attempt=2, elapsed=1.0,
+                                       description="HTML error page"))
+    await reporter.aclose()
+    assert reporter.counters().api_sent == 2
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT container_id, miner_id, endpoint, status, wallet_addr, api_response,"
+                            " description, timestamp FROM api_return ORDER BY id").fetchall()
+    receipt = {"crypto_receipt": {"signature": "ab"}}
+    assert rows[0] == ("CTN/api", "miner-2", "solution", 201, "addr1q", receipt, None, when)
+    assert rows[1][:7] == ("CTN/api", "miner-2", "challenge", 503, None, None, "HTML error page")
