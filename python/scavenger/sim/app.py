@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scavenger.sim import texts
 from scavenger.sim.faults import (
@@ -131,8 +132,23 @@ def _fault_response(rule: FaultRule) -> Response:
     return nest_error(status, _REASONS.get(status, "Error"), headers)
 
 
+class _IgnoreTrailingSlash:
+    """Express (under NestJS) routes ``/TandC/`` like ``/TandC``; Starlette would answer a redirect."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = dict(scope, path=path.rstrip("/") or "/")
+        await self.app(scope, receive, send)
+
+
 def create_app(sim: Simulator) -> FastAPI:
     app = FastAPI(title="Scavenger Mine simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.router.redirect_slashes = False
+    app.add_middleware(_IgnoreTrailingSlash)
     app.state.sim = sim
 
     @app.middleware("http")
