@@ -55,6 +55,8 @@ def ensure_private_dir(path: Path) -> None:
     for directory in reversed(missing):
         with contextlib.suppress(FileExistsError):  # a concurrent creator made it first
             directory.mkdir(mode=DIR_MODE)
+        # The new folder's own entry must be durable too, or a power cut could lose the whole folder.
+        fsync_dir(directory.parent)
     info = path.lstat()
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise StoreError(f"{path} is not a directory (symlinks are refused)")
