@@ -90,6 +90,9 @@ def test_auth_validation_and_batches(start_backend: Callable[..., Backend], data
         assert writer.post("/insert_api_return", json=pair).json() == {"inserted": 2}
         too_many = writer.post("/insert_stat", json=[stat()] * 5001)
         assert too_many.status_code == 413
+        huge = writer.post("/insert_api_return", content=b"[" + b" " * (33 << 20) + b"]",
+                           headers={"Content-Type": "application/json"})
+        assert huge.status_code == 413
         assert count(database_url, "stats") == 51 and count(database_url, "api_return") == 3
         with psycopg.connect(database_url) as conn:
             row = conn.execute("SELECT uptime_secs, version, payload FROM stats s, api_return a"

@@ -32,8 +32,12 @@ def chromium() -> str:
     path = find_chromium()
     if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
         # Debian's chromium package; the test setup installs it when missing (root only).
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-qq", "chromium"]
+        if subprocess.run(install, capture_output=True, timeout=900, env=env).returncode != 0:
+            # A fresh container may have no package lists yet.
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=600, env=env)
+            subprocess.run(install, capture_output=True, timeout=900, env=env)
         path = find_chromium()
     if path is None:
         pytest.skip("headless Chromium is not installed and could not be installed "

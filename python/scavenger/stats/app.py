@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -27,6 +27,7 @@ from scavenger.stats.models import ApiReturnIn, StatIn
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 _RETRY_AFTER = "5"
+MAX_BODY_BYTES = 32 << 20
 
 
 class _State:
@@ -108,6 +109,14 @@ def create_app(config: BackendConfig) -> FastAPI:
         summary="Hash rates and API replies reported by scavenger miners (PostgreSQL).",
         lifespan=lifespan,
     )
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # Declared size only (cheap); uvicorn buffers whole bodies, so refuse absurd ones before reading.
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"detail": f"body larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
+        return await call_next(request)
 
     @app.exception_handler(db.DatabaseUnavailable)
     async def _db_down(request: Request, exc: db.DatabaseUnavailable) -> JSONResponse:
