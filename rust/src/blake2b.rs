@@ -13,7 +13,7 @@ pub const IV: [u64; 8] = [
     0x5be0cd19137e2179,
 ];
 
-const SIGMA: [[usize; 16]; 12] = [
+pub(crate) const SIGMA: [[usize; 16]; 12] = [
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
     [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
     [11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4],
@@ -28,38 +28,67 @@ const SIGMA: [[usize; 16]; 12] = [
     [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
 ];
 
-#[inline(always)]
-fn g(v: &mut [u64; 16], a: usize, b: usize, c: usize, d: usize, x: u64, y: u64) {
-    v[a] = v[a].wrapping_add(v[b]).wrapping_add(x);
-    v[d] = (v[d] ^ v[a]).rotate_right(32);
-    v[c] = v[c].wrapping_add(v[d]);
-    v[b] = (v[b] ^ v[c]).rotate_right(24);
-    v[a] = v[a].wrapping_add(v[b]).wrapping_add(y);
-    v[d] = (v[d] ^ v[a]).rotate_right(16);
-    v[c] = v[c].wrapping_add(v[d]);
-    v[b] = (v[b] ^ v[c]).rotate_right(63);
+macro_rules! g {
+    ($v:ident, $a:literal, $b:literal, $c:literal, $d:literal, $x:expr, $y:expr) => {
+        $v[$a] = $v[$a].wrapping_add($v[$b]).wrapping_add($x);
+        $v[$d] = ($v[$d] ^ $v[$a]).rotate_right(32);
+        $v[$c] = $v[$c].wrapping_add($v[$d]);
+        $v[$b] = ($v[$b] ^ $v[$c]).rotate_right(24);
+        $v[$a] = $v[$a].wrapping_add($v[$b]).wrapping_add($y);
+        $v[$d] = ($v[$d] ^ $v[$a]).rotate_right(16);
+        $v[$c] = $v[$c].wrapping_add($v[$d]);
+        $v[$b] = ($v[$b] ^ $v[$c]).rotate_right(63);
+    };
+}
+
+// Rounds are expanded with literal indices so every message-word index is a constant.
+macro_rules! round {
+    ($v:ident, $m:ident, $r:literal) => {
+        g!($v, 0, 4, 8, 12, $m[SIGMA[$r][0]], $m[SIGMA[$r][1]]);
+        g!($v, 1, 5, 9, 13, $m[SIGMA[$r][2]], $m[SIGMA[$r][3]]);
+        g!($v, 2, 6, 10, 14, $m[SIGMA[$r][4]], $m[SIGMA[$r][5]]);
+        g!($v, 3, 7, 11, 15, $m[SIGMA[$r][6]], $m[SIGMA[$r][7]]);
+        g!($v, 0, 5, 10, 15, $m[SIGMA[$r][8]], $m[SIGMA[$r][9]]);
+        g!($v, 1, 6, 11, 12, $m[SIGMA[$r][10]], $m[SIGMA[$r][11]]);
+        g!($v, 2, 7, 8, 13, $m[SIGMA[$r][12]], $m[SIGMA[$r][13]]);
+        g!($v, 3, 4, 9, 14, $m[SIGMA[$r][14]], $m[SIGMA[$r][15]]);
+    };
 }
 
 /// One compression on message words `m`. `t` is the byte counter *including* this block.
 #[inline(always)]
 pub fn compress_words(h: &mut [u64; 8], m: &[u64; 16], t: u64, last: bool) {
-    let mut v = [0u64; 16];
-    v[..8].copy_from_slice(h);
-    v[8..].copy_from_slice(&IV);
-    v[12] ^= t;
-    if last {
-        v[14] = !v[14];
-    }
-    for s in SIGMA.iter() {
-        g(&mut v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-        g(&mut v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-        g(&mut v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-        g(&mut v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-        g(&mut v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-        g(&mut v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-        g(&mut v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-        g(&mut v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
+    let mut v = [
+        h[0],
+        h[1],
+        h[2],
+        h[3],
+        h[4],
+        h[5],
+        h[6],
+        h[7],
+        IV[0],
+        IV[1],
+        IV[2],
+        IV[3],
+        IV[4] ^ t,
+        IV[5],
+        IV[6] ^ if last { u64::MAX } else { 0 },
+        IV[7],
+    ];
+    let m = *m;
+    round!(v, m, 0);
+    round!(v, m, 1);
+    round!(v, m, 2);
+    round!(v, m, 3);
+    round!(v, m, 4);
+    round!(v, m, 5);
+    round!(v, m, 6);
+    round!(v, m, 7);
+    round!(v, m, 8);
+    round!(v, m, 9);
+    round!(v, m, 10);
+    round!(v, m, 11);
     for i in 0..8 {
         h[i] ^= v[i] ^ v[i + 8];
     }
@@ -110,7 +139,13 @@ pub struct State {
 impl State {
     pub fn new(outlen: usize) -> Self {
         debug_assert!((1..=64).contains(&outlen));
-        State { h: init_state(outlen), t: 0, buf: [0; 128], buflen: 0, outlen }
+        State {
+            h: init_state(outlen),
+            t: 0,
+            buf: [0; 128],
+            buflen: 0,
+            outlen,
+        }
     }
 
     pub fn new512() -> Self {

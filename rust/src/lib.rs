@@ -3,6 +3,7 @@
 
 pub mod blake2b;
 pub mod error;
+pub mod lanes;
 pub mod rom;
 pub mod search;
 pub mod vm;

@@ -18,21 +18,39 @@ fn to_py(e: CoreError) -> PyErr {
 fn uint(obj: &Bound<'_, PyAny>, name: &str, max: u128) -> PyResult<u128> {
     // bool is an int subclass in Python; refusing it catches swapped arguments early.
     if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
-        return Err(PyTypeError::new_err(format!("{name} must be an int, got {}", type_name(obj))));
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be an int, got {}",
+            type_name(obj)
+        )));
     }
-    let shown = || obj.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into());
+    let shown = || {
+        obj.repr()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|_| "?".into())
+    };
     if obj.lt(0)? || obj.gt(max)? {
-        return Err(PyValueError::new_err(format!("{name} must be in 0..={max}, got {}", shown())));
+        return Err(PyValueError::new_err(format!(
+            "{name} must be in 0..={max}, got {}",
+            shown()
+        )));
     }
     obj.extract::<u128>()
         .map_err(|_| PyValueError::new_err(format!("{name} is out of range: {}", shown())))
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
-fn opt_uint(obj: Option<&Bound<'_, PyAny>>, name: &str, max: u128, default: u128) -> PyResult<u128> {
+fn opt_uint(
+    obj: Option<&Bound<'_, PyAny>>,
+    name: &str,
+    max: u128,
+    default: u128,
+) -> PyResult<u128> {
     match obj {
         None => Ok(default),
         Some(o) => uint(o, name, max),
@@ -69,9 +87,15 @@ impl PySearchResult {
         match (self.nonce, self.hash.as_ref()) {
             (Some(n), Some(h)) => {
                 let hex: String = h[..8].iter().map(|b| format!("{b:02x}")).collect();
-                format!("SearchResult(nonce={n:#018x}, hash={hex}…, hashes={})", self.hashes)
+                format!(
+                    "SearchResult(nonce={n:#018x}, hash={hex}…, hashes={})",
+                    self.hashes
+                )
             }
-            _ => format!("SearchResult(nonce=None, hash=None, hashes={})", self.hashes),
+            _ => format!(
+                "SearchResult(nonce=None, hash=None, hashes={})",
+                self.hashes
+            ),
         }
     }
 }
@@ -98,18 +122,25 @@ impl PyRom {
         let key = bytes_arg(key, "key")?;
         let size = opt_uint(size, "size", u64::MAX as u128, 1 << 30)? as u64;
         let pre_size = opt_uint(pre_size, "pre_size", u64::MAX as u128, 16 << 20)? as u64;
-        let mixing_numbers = opt_uint(mixing_numbers, "mixing_numbers", u64::MAX as u128, 4)? as u64;
+        let mixing_numbers =
+            opt_uint(mixing_numbers, "mixing_numbers", u64::MAX as u128, 4)? as u64;
         let generation = if full_random {
             Generation::FullRandom
         } else {
-            let pre = usize::try_from(pre_size)
-                .map_err(|_| PyValueError::new_err(format!("pre_size is out of range: {pre_size}")))?;
+            let pre = usize::try_from(pre_size).map_err(|_| {
+                PyValueError::new_err(format!("pre_size is out of range: {pre_size}"))
+            })?;
             let mix = usize::try_from(mixing_numbers).map_err(|_| {
                 PyValueError::new_err(format!("mixing_numbers is out of range: {mixing_numbers}"))
             })?;
-            Generation::TwoStep { pre_size: pre, mixing_numbers: mix }
+            Generation::TwoStep {
+                pre_size: pre,
+                mixing_numbers: mix,
+            }
         };
-        let rom = py.detach(|| Rom::new(&key, generation, size)).map_err(to_py)?;
+        let rom = py
+            .detach(|| Rom::new(&key, generation, size))
+            .map_err(to_py)?;
         Ok(PyRom { rom, generation })
     }
 
@@ -162,7 +193,11 @@ impl PyRom {
         }
         let (loops, instrs) = loop_params(nb_loops, nb_instrs)?;
         if count == 0 {
-            return Ok(PySearchResult { nonce: None, hash: None, hashes: 0 });
+            return Ok(PySearchResult {
+                nonce: None,
+                hash: None,
+                hashes: 0,
+            });
         }
         let last = start as u128 + count - 1;
         if last > u64::MAX as u128 {
@@ -172,15 +207,32 @@ impl PyRom {
         }
         let rom = &self.rom;
         let found = py.detach(|| {
-            search::search(rom, &suffix, start, last as u64, mask, threads, loops, instrs, None)
+            search::search(
+                rom,
+                &suffix,
+                start,
+                last as u64,
+                mask,
+                threads,
+                loops,
+                instrs,
+                None,
+            )
         });
-        Ok(PySearchResult { nonce: found.nonce, hash: found.hash, hashes: found.hashes })
+        Ok(PySearchResult {
+            nonce: found.nonce,
+            hash: found.hash,
+            hashes: found.hashes,
+        })
     }
 
     fn __repr__(&self) -> String {
         match self.generation {
             Generation::FullRandom => format!("Rom(size={}, full_random=True)", self.rom.size()),
-            Generation::TwoStep { pre_size, mixing_numbers } => format!(
+            Generation::TwoStep {
+                pre_size,
+                mixing_numbers,
+            } => format!(
                 "Rom(size={}, pre_size={pre_size}, mixing_numbers={mixing_numbers})",
                 self.rom.size()
             ),
@@ -191,11 +243,17 @@ impl PyRom {
 fn bytes_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
     match obj.cast::<PyBytes>() {
         Ok(b) => Ok(b.as_bytes().to_vec()),
-        Err(_) => Err(PyTypeError::new_err(format!("{name} must be bytes, got {}", type_name(obj)))),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{name} must be bytes, got {}",
+            type_name(obj)
+        ))),
     }
 }
 
-fn loop_params(nb_loops: Option<&Bound<'_, PyAny>>, nb_instrs: Option<&Bound<'_, PyAny>>) -> PyResult<(u32, u32)> {
+fn loop_params(
+    nb_loops: Option<&Bound<'_, PyAny>>,
+    nb_instrs: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(u32, u32)> {
     let loops = opt_uint(nb_loops, "nb_loops", u32::MAX as u128, 8)? as u32;
     let instrs = opt_uint(nb_instrs, "nb_instrs", u32::MAX as u128, 256)? as u32;
     check_params(loops, instrs).map_err(to_py)?;
@@ -217,7 +275,10 @@ fn _rom_intermediates<'py>(
     let pre_size = uint(pre_size, "pre_size", u32::MAX as u128)? as usize;
     let mixing = uint(mixing_numbers, "mixing_numbers", u32::MAX as u128)? as usize;
     let nb_chunks = uint(nb_chunks, "nb_chunks", 1 << 16)? as usize;
-    let generation = Generation::TwoStep { pre_size, mixing_numbers: mixing };
+    let generation = Generation::TwoStep {
+        pre_size,
+        mixing_numbers: mixing,
+    };
     crate::rom::validate(generation, size).map_err(to_py)?;
     if nb_chunks as u64 > size / 64 {
         return Err(PyValueError::new_err("nb_chunks exceeds the ROM"));
@@ -226,11 +287,18 @@ fn _rom_intermediates<'py>(
     let gen = py.detach(|| crate::rom::TwoStep::new(&seed, size as usize, pre_size, mixing));
     let out = PyDict::new(py);
     out.set_item("seed", PyBytes::new(py, &seed))?;
-    out.set_item("pre_rom", PyBytes::new(py, &gen.pre[..gen.pre.len().min(4096)]))?;
-    out.set_item("base", PyBytes::new(py, &gen.base[..gen.base.len().min(4096)]))?;
+    out.set_item(
+        "pre_rom",
+        PyBytes::new(py, &gen.pre[..gen.pre.len().min(4096)]),
+    )?;
+    out.set_item(
+        "base",
+        PyBytes::new(py, &gen.base[..gen.base.len().min(4096)]),
+    )?;
     out.set_item("diffs", gen.diffs.to_vec())?;
-    let chunks: Vec<Bound<'py, PyBytes>> =
-        (0..nb_chunks).map(|i| PyBytes::new(py, &gen.chunk_bytes(i))).collect();
+    let chunks: Vec<Bound<'py, PyBytes>> = (0..nb_chunks)
+        .map(|i| PyBytes::new(py, &gen.chunk_bytes(i)))
+        .collect();
     out.set_item("chunks", chunks)?;
     Ok(out)
 }
@@ -247,7 +315,10 @@ fn _vm_init<'py>(
         .try_into()
         .map_err(|_| PyValueError::new_err("rom_digest must be 64 bytes"))?;
     let preimage = bytes_arg(preimage, "preimage")?;
-    Ok(PyBytes::new(py, &crate::vm::init_buffer(&digest, &preimage)))
+    Ok(PyBytes::new(
+        py,
+        &crate::vm::init_buffer(&digest, &preimage),
+    ))
 }
 
 /// Argon2 H'(length, data); the VM derives each loop's program with it.

@@ -13,7 +13,10 @@ const MAX_MIXING: u64 = 1 << 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Generation {
     FullRandom,
-    TwoStep { pre_size: usize, mixing_numbers: usize },
+    TwoStep {
+        pre_size: usize,
+        mixing_numbers: usize,
+    },
 }
 
 pub struct Rom {
@@ -34,11 +37,17 @@ impl Rom {
         let mut window = crate::window::Window::new(window_len);
         let digest = match generation {
             Generation::FullRandom => full_random(seed, size, window.as_mut_slice()),
-            Generation::TwoStep { pre_size, mixing_numbers } => {
-                two_step(seed, size, pre_size, mixing_numbers, window.as_mut_slice())
-            }
+            Generation::TwoStep {
+                pre_size,
+                mixing_numbers,
+            } => two_step(seed, size, pre_size, mixing_numbers, window.as_mut_slice()),
         };
-        Ok(Rom { digest, size, nb_chunks: nb_chunks as u32, window })
+        Ok(Rom {
+            digest,
+            size,
+            nb_chunks: nb_chunks as u32,
+            window,
+        })
     }
 
     pub fn digest(&self) -> &[u8; 64] {
@@ -58,7 +67,9 @@ impl Rom {
     #[inline(always)]
     pub fn line(&self, addr: u64) -> &[u8; 64] {
         let start = self.offset(addr);
-        self.window.as_slice()[start..start + 64].try_into().unwrap()
+        self.window.as_slice()[start..start + 64]
+            .try_into()
+            .unwrap()
     }
 
     #[inline(always)]
@@ -77,12 +88,20 @@ pub fn validate(generation: Generation, size: u64) -> Result<(), CoreError> {
         return Err(CoreError::value("size must be > 0"));
     }
     if size % 64 != 0 {
-        return Err(CoreError::value(format!("size must be a multiple of 64, got {size}")));
+        return Err(CoreError::value(format!(
+            "size must be a multiple of 64, got {size}"
+        )));
     }
     if size > MAX_SIZE {
-        return Err(CoreError::value(format!("size must be <= {MAX_SIZE}, got {size}")));
+        return Err(CoreError::value(format!(
+            "size must be <= {MAX_SIZE}, got {size}"
+        )));
     }
-    if let Generation::TwoStep { pre_size, mixing_numbers } = generation {
+    if let Generation::TwoStep {
+        pre_size,
+        mixing_numbers,
+    } = generation
+    {
         let pre_size = pre_size as u64;
         if pre_size < 64 || !pre_size.is_power_of_two() {
             return Err(CoreError::value(format!(
@@ -174,7 +193,14 @@ impl TwoStep {
                 }
             }
         }
-        TwoStep { pre, base, diffs, pre_words, mix, nsc }
+        TwoStep {
+            pre,
+            base,
+            diffs,
+            pre_words,
+            mix,
+            nsc,
+        }
     }
 
     #[inline(always)]
@@ -229,5 +255,7 @@ fn two_step(
 }
 
 fn to_words(b: &[u8]) -> Vec<u64> {
-    b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect()
+    b.chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }

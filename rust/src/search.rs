@@ -8,8 +8,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::lanes::LANES;
 use crate::rom::Rom;
-use crate::vm::Hasher;
+use crate::vm::{Hasher, Hasher4};
 
 pub struct Found {
     pub nonce: Option<u64>,
@@ -55,9 +56,24 @@ pub fn search(
 
     let worker = || {
         let mut hasher = Hasher::new();
-        let mut preimage = vec![0u8; 16 + suffix.len()];
-        preimage[16..].copy_from_slice(suffix);
+        let mut hasher4 = Hasher4::new();
+        let mut preimages = vec![vec![0u8; 16 + suffix.len()]; LANES];
+        for p in preimages.iter_mut() {
+            p[16..].copy_from_slice(suffix);
+        }
         let mut done = 0u64;
+        // Returns true when this worker must stop (hit found or range beaten by a better hit).
+        let record = |off: u64, digest: &[u8; 64]| -> bool {
+            if meets(digest, mask) {
+                best.fetch_min(off, Ordering::Relaxed);
+                let mut g = best_hash.lock().unwrap_or_else(|e| e.into_inner());
+                if g.is_none_or(|(o, _)| off < o) {
+                    *g = Some((off, *digest));
+                }
+                return true;
+            }
+            false
+        };
         'outer: loop {
             if exhausted.load(Ordering::Relaxed) {
                 break;
@@ -76,20 +92,35 @@ pub fn search(
                 exhausted.store(true, Ordering::Relaxed);
             }
             let mut off = lo;
+            // Full groups of LANES nonces go through the multi-buffer hasher, the rest one by one.
+            while hi - off + 1 >= LANES as u64 {
+                if off > best.load(Ordering::Relaxed) {
+                    break 'outer;
+                }
+                for (lane, p) in preimages.iter_mut().enumerate() {
+                    format_nonce(first + off + lane as u64, &mut p[..16]);
+                }
+                let refs: [&[u8]; LANES] = std::array::from_fn(|l| preimages[l].as_slice());
+                let digests = hasher4.hash(rom, refs, nb_loops, nb_instrs);
+                done += LANES as u64;
+                for (lane, digest) in digests.iter().enumerate() {
+                    if record(off + lane as u64, digest) {
+                        break 'outer;
+                    }
+                }
+                if off + LANES as u64 - 1 == hi {
+                    continue 'outer;
+                }
+                off += LANES as u64;
+            }
             loop {
                 if off > best.load(Ordering::Relaxed) {
                     break 'outer;
                 }
-                let nonce = first + off;
-                format_nonce(nonce, &mut preimage[..16]);
-                let digest = hasher.hash(rom, &preimage, nb_loops, nb_instrs);
+                format_nonce(first + off, &mut preimages[0][..16]);
+                let digest = hasher.hash(rom, &preimages[0], nb_loops, nb_instrs);
                 done += 1;
-                if meets(&digest, mask) {
-                    best.fetch_min(off, Ordering::Relaxed);
-                    let mut g = best_hash.lock().unwrap_or_else(|e| e.into_inner());
-                    if g.is_none_or(|(o, _)| off < o) {
-                        *g = Some((off, digest));
-                    }
+                if record(off, &digest) {
                     break 'outer;
                 }
                 if off == hi {

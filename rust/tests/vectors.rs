@@ -9,7 +9,10 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn two_step(pre_size: usize, mixing_numbers: usize) -> Generation {
-    Generation::TwoStep { pre_size, mixing_numbers }
+    Generation::TwoStep {
+        pre_size,
+        mixing_numbers,
+    }
 }
 
 #[test]
@@ -53,7 +56,10 @@ fn loop_and_instruction_counts() {
 fn official_rom_intermediates() {
     let key = b"fd651ac2725e3b9d804cc8b161c0709af14d6264f93e8d4afef0fd1142a3f011";
     let seed = rom::seed(key, 1 << 30);
-    assert_eq!(hex(&seed), "118a9e880ecef64f9dff3eb94db22b0f417524697ae4b9e8037b1328de0765fe");
+    assert_eq!(
+        hex(&seed),
+        "118a9e880ecef64f9dff3eb94db22b0f417524697ae4b9e8037b1328de0765fe"
+    );
     let diffs = rom::diffs(&seed);
     assert_eq!(&diffs[..4], &[46276, 19146, 43998, 33504]);
     assert_eq!(diffs[127], 50815);
@@ -87,4 +93,32 @@ fn search_equals_sequential_scan() {
         let found = search::search(&rom, suffix, 100, 399, mask, threads, 2, 256, None);
         assert_eq!(found.nonce, expected, "threads {threads}");
     }
+}
+
+#[test]
+fn four_lane_hasher_equals_single_hasher() {
+    use scavenger_core::vm::Hasher4;
+    let rom = Rom::new(b"lanes", two_step(1 << 12, 4), 1 << 16).unwrap();
+    let inputs: [&[u8]; 4] = [
+        b"a",
+        b"",
+        b"a much longer preimage crossing one BLAKE2b block boundary at least.......",
+        b"d",
+    ];
+    let mut single = Hasher::new();
+    let mut four = Hasher4::new();
+    for (loops, instrs) in [(8, 256), (2, 256), (3, 257), (2, 300)] {
+        let got = four.hash(&rom, inputs, loops, instrs);
+        for (lane, input) in inputs.iter().enumerate() {
+            assert_eq!(
+                got[lane],
+                single.hash(&rom, input, loops, instrs),
+                "lane {lane} {loops}/{instrs}"
+            );
+        }
+    }
+    // The official test_eq vector through the four-lane path.
+    let rom = Rom::new(b"123", two_step(16384, 4), 10 << 20).unwrap();
+    let got = four.hash(&rom, [b"hello", b"hello", b"x", b"hello"], 8, 256);
+    assert!(hex(&got[3]).starts_with("389401e43b60d3ad"));
 }
