@@ -183,3 +183,23 @@ async def test_forwards_the_api_clients_events(start_backend: Callable[..., Back
     receipt = {"crypto_receipt": {"signature": "ab"}}
     assert rows[0] == ("CTN/api", "miner-2", "solution", 201, "addr1q", receipt, None, when)
     assert rows[1][:7] == ("CTN/api", "miner-2", "challenge", 503, None, None, "HTML error page")
+
+
+async def test_one_bad_row_does_not_cost_the_batch(start_backend: Callable[..., Backend],
+                                                   database_url: str) -> None:
+    backend = start_backend(database_url)
+    reporter = StatsReporter(ReporterConfig(enabled=True, stats_url=backend.url + "/insert_stat",
+                                            api_url=backend.url + "/insert_api_return", token=WRITE_TOKEN,
+                                            container_id="CTN/bisect"))
+    for i in range(40):
+        # PostgreSQL's jsonb refuses \\u0000: the backend answers 422 for any batch holding row 17.
+        body = {"text": "nul\x00here"} if i == 17 else {"i": i}
+        reporter.record_api_event({"endpoint": "challenge", "url": f"https://h/c/{i}", "status": 200,
+                                   "body": body, "description": "x" * 5000})
+    await reporter.aclose()
+    counters = reporter.counters()
+    assert (counters.api_sent, counters.rejected, counters.pending_api) == (39, 1, 0)
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT api_response, length(description) FROM api_return ORDER BY id").fetchall()
+    assert [r[0]["i"] for r in rows] == [i for i in range(40) if i != 17]
+    assert {r[1] for r in rows} == {2000}

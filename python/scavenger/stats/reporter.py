@@ -150,6 +150,10 @@ def _field(event: Any, *names: str) -> Any:
     return None
 
 
+def _truncate(value: Any, limit: int) -> str | None:
+    return None if value is None else str(value)[:limit]
+
+
 def _rfc3339(value: Any) -> str:
     if isinstance(value, datetime):
         stamp = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
@@ -220,6 +224,8 @@ class StatsReporter:
             return
         if hashes < 0:
             raise ValueError(f"hashes must be >= 0, got {hashes}")
+        if not miner_id:
+            raise ValueError("miner_id must not be empty")
         with self._hash_lock:
             self._hashes[miner_id] = self._hashes.get(miner_id, 0) + hashes
 
@@ -231,17 +237,18 @@ class StatsReporter:
             return
         try:
             status = _field(event, "status", "status_code")
-            endpoint = _field(event, "endpoint")
+            endpoint = str(_field(event, "endpoint") or "unknown")
             row: Row = {
                 "container_id": self.config.container_id,
                 "miner_id": miner_id or _field(event, "miner_id") or self.config.default_miner_id,
                 "wallet_addr": _field(event, "address", "wallet_addr"),
-                "endpoint": str(endpoint) if endpoint else "unknown",
-                "url": str(_field(event, "url") or ""),
+                "endpoint": endpoint,
+                "url": str(_field(event, "url") or endpoint),
                 "status": int(status) if status is not None else None,
                 "payload": _field(event, "payload", "request"),
                 "api_response": _field(event, "body", "json", "api_response", "response"),
-                "description": _field(event, "description"),
+                # The backend's limit; a longer text would get the whole row rejected.
+                "description": _truncate(_field(event, "description"), 2000),
                 "timestamp": _rfc3339(_field(event, "timestamp")),
             }
         except (TypeError, ValueError) as exc:
@@ -370,23 +377,42 @@ class StatsReporter:
             batch = outbox.take(BATCH_SIZE)
             if not batch:
                 return
-            delivered = False
+            remaining = batch
             try:
-                delivered = await self._post(client, url, kind, batch)
+                remaining = await self._settle(client, url, kind, batch)
             finally:
                 # Also on cancellation: rows taken but not confirmed go back, never silently vanish.
-                if not delivered:
-                    outbox.put_back(batch)
-            if not delivered:
+                if remaining:
+                    outbox.put_back(remaining)
+            if remaining:
                 return
 
-    async def _post(self, client: httpx.AsyncClient, url: str, kind: str, batch: list[Row]) -> bool:
-        """True when the batch is settled (stored, or permanently rejected and counted)."""
+    async def _settle(self, client: httpx.AsyncClient, url: str, kind: str, batch: list[Row]) -> list[Row]:
+        """Deliver ``batch``; returns the rows still to retry later (empty when all are settled).
+
+        A permanent rejection (400/413/422) of several rows is bisected so that one bad row only costs
+        itself, not the 499 good rows sent with it."""
+        outcome = await self._post(client, url, kind, batch)
+        if outcome == "retry":
+            return batch
+        if outcome == "stored":
+            return []
+        if len(batch) == 1:
+            self._rejected += 1
+            return []
+        middle = len(batch) // 2
+        rest = await self._settle(client, url, kind, batch[:middle])
+        if rest:
+            return rest + batch[middle:]
+        return await self._settle(client, url, kind, batch[middle:])
+
+    async def _post(self, client: httpx.AsyncClient, url: str, kind: str, batch: list[Row]) -> str:
+        """"stored", "rejected" (will never be accepted as is) or "retry"."""
         try:
             response = await client.post(url, content=json.dumps(batch, default=str))
         except httpx.HTTPError as exc:
             self._set_health(kind, False, f"{type(exc).__name__} posting to {url}")
-            return False
+            return "retry"
         status = response.status_code
         if 200 <= status < 300:
             if kind == "stats":
@@ -394,15 +420,14 @@ class StatsReporter:
             else:
                 self._api_sent += len(batch)
             self._set_health(kind, True, "")
-            return True
+            return "stored"
         if status in _PERMANENT_REJECTIONS:
-            self._rejected += len(batch)
-            log.error("stats: %s rejected %d rows with HTTP %d: %s", url, len(batch), status,
-                      response.text[:300])
-            return True
+            if len(batch) == 1:
+                log.error("stats: %s rejected a row with HTTP %d: %s", url, status, response.text[:300])
+            return "rejected"
         hint = " (check STATS_BEARER_TOKEN)" if status in (401, 403) else ""
         self._set_health(kind, False, f"HTTP {status} from {url}{hint}")
-        return False
+        return "retry"
 
     def _set_health(self, kind: str, healthy: bool, reason: str) -> None:
         # Log transitions only: a backend down for hours must not flood the miner's log every interval.
