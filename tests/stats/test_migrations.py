@@ -4,13 +4,14 @@ to adopt a database created by the seed's db/init.sql."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from conftest import Backend
+from conftest import BACKEND_ARGV, Backend, backend_env, free_port
 
 from scavenger.stats.migrations import load_migrations, migrate
 
@@ -81,3 +82,14 @@ def test_backends_starting_together_share_one_schema(
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()
         assert row == (len(load_migrations()),)
+
+
+def test_cli_migrate_only(database_url: str) -> None:
+    env = backend_env(database_url, free_port())
+    first = subprocess.run([*BACKEND_ARGV, "--migrate-only"], env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "applied: " + ", ".join(m.name for m in load_migrations())
+    again = subprocess.run([*BACKEND_ARGV, "--migrate-only"], env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert again.returncode == 0 and again.stdout.strip() == "applied: nothing (up to date)"
