@@ -210,7 +210,10 @@ def create_app(sim: Simulator) -> FastAPI:
 
         @app.get(prefix + "/challenge")
         async def challenge() -> Response:
-            return JSONResponse(sim.schedule.challenge_reply(sim.clock()))
+            reply = sim.schedule.challenge_reply(sim.clock())
+            if reply["code"] == "active":
+                sim.checker.warm(reply["challenge"]["no_pre_mine"])
+            return JSONResponse(reply)
 
         @app.post(prefix + "/register/{address}/{signature}/{pubkey}")
         async def register(address: str, signature: str, pubkey: str) -> Response:

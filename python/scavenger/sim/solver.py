@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from scavenger.sim.schedule import Challenge
+
+log = logging.getLogger(__name__)
 
 # Two days overlap (yesterday's challenges stay open for 24 periods), so two ROMs are always enough.
 _MAX_ROMS = 2
@@ -31,6 +34,25 @@ class SolutionChecker:
         self._roms: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
+        self._warming: set[str] = set()
+
+    def warm(self, no_pre_mine: str) -> None:
+        """Build the ROM in the background, so the first submission of a day does not wait seconds for
+        a 1 GiB build while the miner's request times out."""
+        with self._lock:
+            if no_pre_mine in self._roms or no_pre_mine in self._warming:
+                return
+            self._warming.add(no_pre_mine)
+        threading.Thread(target=self._warm, args=(no_pre_mine,), name="rom-warm", daemon=True).start()
+
+    def _warm(self, no_pre_mine: str) -> None:
+        try:
+            self._rom(no_pre_mine)
+        except Exception:
+            log.exception("building the ROM in the background failed")
+        finally:
+            with self._lock:
+                self._warming.discard(no_pre_mine)
 
     def _rom(self, no_pre_mine: str) -> Any:
         from scavenger.core import Rom

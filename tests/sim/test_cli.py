@@ -1,0 +1,66 @@
+"""`scavenger simulate` through the top-level CLI, as the Docker image and scripts start it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+CLI = [sys.executable, "-c", "from scavenger.cli import main; main()", "simulate"]
+
+
+def test_top_level_cli_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port_file = tmp_path / "port"
+    argv = [
+        *CLI,
+        "--port",
+        "0",
+        "--port-file",
+        str(port_file),
+        "--state",
+        str(tmp_path / "s.sqlite3"),
+        "--challenge-period",
+        "5",
+        "--rom-size",
+        str(1 << 20),
+        "--pre-size",
+        str(1 << 16),
+    ]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
+        try:
+            deadline = time.monotonic() + 30
+            while not port_file.exists():
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "simulator did not start"
+                time.sleep(0.05)
+            url = f"http://127.0.0.1:{port_file.read_text().strip()}"
+            for _ in range(100):
+                try:
+                    reply = httpx.get(f"{url}/challenge", timeout=2)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            assert reply.json()["challenge"]["challenge_id"] == "**D01C01"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output = process.communicate(timeout=15)[0].decode()
+    # uvicorn re-raises the signal after its graceful shutdown, so supervisors see "terminated by SIGTERM"
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Finished server process" in output
+    assert "state=" in output and "(new)" in output
+
+
+def test_bad_flags_fail_with_a_clear_message(tmp_path: Path) -> None:
+    for flags, text in [
+        (["--start", "tomorrow"], "start 'tomorrow'"),
+        (["--difficulty", "12"], "difficulty '12'"),
+        (["--challenge-period", "0.1"], "--challenge-period"),
+    ]:
+        done = subprocess.run(
+            [*CLI, "--state", str(tmp_path / "x.sqlite3"), *flags], capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode != 0 and text in done.stderr, done.stderr
