@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,6 +55,16 @@ def _write_port_file(path: Path, port: int) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(f"{port}\n")
     os.replace(tmp, path)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        log.warning("parent process %d is gone; stopping", parent_pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 @click.command("simulate")
@@ -150,6 +163,13 @@ def _write_port_file(path: Path, port: int) -> None:
     help="Write the bound port here once listening.",
 )
 @click.option(
+    "--parent-pid",
+    type=int,
+    default=None,
+    hidden=True,
+    help="Exit when this process is gone (scavenger.sim.testing: no simulator outlives a test run).",
+)
+@click.option(
     "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
 )
 def simulate(
@@ -169,6 +189,7 @@ def simulate(
     seed_hex: str | None,
     daily_pool_star: int,
     port_file: Path | None,
+    parent_pid: int | None,
     log_level: str,
 ) -> None:
     """Run a local, faithful simulator of the Scavenger Mine API."""
@@ -229,6 +250,8 @@ def simulate(
     )
     if port_file is not None:
         _write_port_file(port_file, bound_port)
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
     config = uvicorn.Config(app, log_level=log_level, access_log=log_level == "debug", lifespan="off")
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -67,6 +67,8 @@ class SimulatorHandle:
             str(self.state_path),
             "--port-file",
             str(port_file),
+            "--parent-pid",
+            str(os.getpid()),
         ]
         for key, value in self.options.items():
             if value is None or value is False:
