@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from scavenger.api import NO_RETRY, ScavengerClient, errors
@@ -193,3 +194,18 @@ def test_errors_never_show_more_than_status_endpoint_and_server_text() -> None:
     assert isinstance(error, errors.ClientError) and isinstance(error, errors.ApiError)
     assert not errors.is_retryable(error)
     assert errors.is_retryable(errors.ApiTimeout("timed out", endpoint="solution"))
+
+
+async def test_unknown_route_is_not_found_and_the_servers_nonce_text_maps_to_invalid_nonce(
+    sim: SimulatorHandle, wallet: Wallet
+) -> None:
+    async with ScavengerClient(sim.url + "/v2", retry=NO_RETRY) as api:
+        with pytest.raises(errors.NotFound) as missing:
+            await api.get_challenge()
+    assert type(missing.value) is errors.NotFound and missing.value.message == "Cannot GET /v2/challenge"
+    # the client never sends a malformed nonce, so take the server's own reply to one
+    async with ScavengerClient(sim.url, retry=NO_RETRY) as api:
+        await registered(api, wallet)
+    reply = httpx.post(f"{sim.url}/solution/{wallet.address}/**D01C01/zzzzzzzzzzzzzzzz")
+    error = errors.error_from_reply("solution", reply.status_code, reply.json())
+    assert isinstance(error, errors.InvalidNonce) and error.status == 400
