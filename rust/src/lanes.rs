@@ -15,7 +15,15 @@ pub type ChainStep = fn(&mut Words4);
 pub fn select() -> ChainStep {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::env::var_os("SCAVENGER_NO_SIMD").is_none() && is_x86_feature_detected!("avx2") {
+        let simd = std::env::var("SCAVENGER_SIMD").unwrap_or_default();
+        if simd != "portable"
+            && simd != "avx2"
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+        {
+            return step_avx512;
+        }
+        if simd != "portable" && is_x86_feature_detected!("avx2") {
             return step_avx2;
         }
     }
@@ -42,103 +50,135 @@ fn step_avx2(v: &mut Words4) {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::{Words4, IV};
-    use crate::blake2b::SIGMA;
-    use std::arch::x86_64::*;
-
-    macro_rules! rot {
-        (32, $x:expr) => {
-            _mm256_shuffle_epi32($x, 0b10_11_00_01)
-        };
-        (24, $x:expr) => {
-            _mm256_shuffle_epi8(
-                $x,
-                _mm256_setr_epi8(
-                    3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10, 3, 4, 5, 6, 7, 0, 1, 2,
-                    11, 12, 13, 14, 15, 8, 9, 10,
-                ),
-            )
-        };
-        (16, $x:expr) => {
-            _mm256_shuffle_epi8(
-                $x,
-                _mm256_setr_epi8(
-                    2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9, 2, 3, 4, 5, 6, 7, 0, 1,
-                    10, 11, 12, 13, 14, 15, 8, 9,
-                ),
-            )
-        };
-        (63, $x:expr) => {{
-            let x = $x;
-            _mm256_or_si256(_mm256_srli_epi64(x, 63), _mm256_add_epi64(x, x))
-        }};
-    }
-
-    macro_rules! g {
-        ($v:ident, $a:literal, $b:literal, $c:literal, $d:literal, $x:expr, $y:expr) => {
-            $v[$a] = _mm256_add_epi64(_mm256_add_epi64($v[$a], $v[$b]), $x);
-            $v[$d] = rot!(32, _mm256_xor_si256($v[$d], $v[$a]));
-            $v[$c] = _mm256_add_epi64($v[$c], $v[$d]);
-            $v[$b] = rot!(24, _mm256_xor_si256($v[$b], $v[$c]));
-            $v[$a] = _mm256_add_epi64(_mm256_add_epi64($v[$a], $v[$b]), $y);
-            $v[$d] = rot!(16, _mm256_xor_si256($v[$d], $v[$a]));
-            $v[$c] = _mm256_add_epi64($v[$c], $v[$d]);
-            $v[$b] = rot!(63, _mm256_xor_si256($v[$b], $v[$c]));
-        };
-    }
-
-    macro_rules! round {
-        ($v:ident, $m:ident, $r:literal) => {
-            g!($v, 0, 4, 8, 12, $m[SIGMA[$r][0]], $m[SIGMA[$r][1]]);
-            g!($v, 1, 5, 9, 13, $m[SIGMA[$r][2]], $m[SIGMA[$r][3]]);
-            g!($v, 2, 6, 10, 14, $m[SIGMA[$r][4]], $m[SIGMA[$r][5]]);
-            g!($v, 3, 7, 11, 15, $m[SIGMA[$r][6]], $m[SIGMA[$r][7]]);
-            g!($v, 0, 5, 10, 15, $m[SIGMA[$r][8]], $m[SIGMA[$r][9]]);
-            g!($v, 1, 6, 11, 12, $m[SIGMA[$r][10]], $m[SIGMA[$r][11]]);
-            g!($v, 2, 7, 8, 13, $m[SIGMA[$r][12]], $m[SIGMA[$r][13]]);
-            g!($v, 3, 4, 9, 14, $m[SIGMA[$r][14]], $m[SIGMA[$r][15]]);
-        };
-    }
-
-    /// One chain step on four lanes: message = the 64-byte V (then zeros), t = 64, last block.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn step(words: &mut Words4) {
-        let zero = _mm256_setzero_si256();
-        let mut m = [zero; 16];
-        for k in 0..8 {
-            m[k] = _mm256_loadu_si256(words[k].as_ptr() as *const __m256i);
-        }
-        let h0 = IV[0] ^ 0x0101_0040; // parameter block: 64-byte digest, fanout 1, depth 1
-        let h = [h0, IV[1], IV[2], IV[3], IV[4], IV[5], IV[6], IV[7]];
-        let mut v = [zero; 16];
-        for k in 0..8 {
-            v[k] = _mm256_set1_epi64x(h[k] as i64);
-            v[k + 8] = _mm256_set1_epi64x(IV[k] as i64);
-        }
-        v[12] = _mm256_set1_epi64x((IV[4] ^ 64) as i64);
-        v[14] = _mm256_set1_epi64x(!IV[6] as i64);
-        round!(v, m, 0);
-        round!(v, m, 1);
-        round!(v, m, 2);
-        round!(v, m, 3);
-        round!(v, m, 4);
-        round!(v, m, 5);
-        round!(v, m, 6);
-        round!(v, m, 7);
-        round!(v, m, 8);
-        round!(v, m, 9);
-        round!(v, m, 10);
-        round!(v, m, 11);
-        for k in 0..8 {
-            let out = _mm256_xor_si256(
-                _mm256_set1_epi64x(h[k] as i64),
-                _mm256_xor_si256(v[k], v[k + 8]),
-            );
-            _mm256_storeu_si256(words[k].as_mut_ptr() as *mut __m256i, out);
-        }
-    }
+fn step_avx512(v: &mut Words4) {
+    // SAFETY: only selected after detecting avx512f and avx512vl (which imply avx2).
+    unsafe { avx512::step(v) }
 }
+
+// The same four-lane compression is generated twice: with AVX2 byte shuffles for the rotations,
+// and with AVX-512VL's native 64-bit rotate (`vprorq`) on the same 256-bit registers.
+macro_rules! lanes_impl {
+    ($name:ident, $features:literal, $rot:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        mod $name {
+            use super::{Words4, IV};
+            use crate::blake2b::SIGMA;
+            use std::arch::x86_64::*;
+
+            macro_rules! g {
+                ($v:ident, $a:literal, $b:literal, $c:literal, $d:literal, $x:expr, $y:expr) => {
+                    $v[$a] = _mm256_add_epi64(_mm256_add_epi64($v[$a], $v[$b]), $x);
+                    $v[$d] = $rot!(32, _mm256_xor_si256($v[$d], $v[$a]));
+                    $v[$c] = _mm256_add_epi64($v[$c], $v[$d]);
+                    $v[$b] = $rot!(24, _mm256_xor_si256($v[$b], $v[$c]));
+                    $v[$a] = _mm256_add_epi64(_mm256_add_epi64($v[$a], $v[$b]), $y);
+                    $v[$d] = $rot!(16, _mm256_xor_si256($v[$d], $v[$a]));
+                    $v[$c] = _mm256_add_epi64($v[$c], $v[$d]);
+                    $v[$b] = $rot!(63, _mm256_xor_si256($v[$b], $v[$c]));
+                };
+            }
+
+            macro_rules! round {
+                ($v:ident, $m:ident, $r:literal) => {
+                    g!($v, 0, 4, 8, 12, $m[SIGMA[$r][0]], $m[SIGMA[$r][1]]);
+                    g!($v, 1, 5, 9, 13, $m[SIGMA[$r][2]], $m[SIGMA[$r][3]]);
+                    g!($v, 2, 6, 10, 14, $m[SIGMA[$r][4]], $m[SIGMA[$r][5]]);
+                    g!($v, 3, 7, 11, 15, $m[SIGMA[$r][6]], $m[SIGMA[$r][7]]);
+                    g!($v, 0, 5, 10, 15, $m[SIGMA[$r][8]], $m[SIGMA[$r][9]]);
+                    g!($v, 1, 6, 11, 12, $m[SIGMA[$r][10]], $m[SIGMA[$r][11]]);
+                    g!($v, 2, 7, 8, 13, $m[SIGMA[$r][12]], $m[SIGMA[$r][13]]);
+                    g!($v, 3, 4, 9, 14, $m[SIGMA[$r][14]], $m[SIGMA[$r][15]]);
+                };
+            }
+
+            /// One chain step on four lanes: message = the 64-byte V (then zeros), t = 64, last.
+            #[target_feature(enable = $features)]
+            pub unsafe fn step(words: &mut Words4) {
+                let zero = _mm256_setzero_si256();
+                let mut m = [zero; 16];
+                for k in 0..8 {
+                    m[k] = _mm256_loadu_si256(words[k].as_ptr() as *const __m256i);
+                }
+                // Parameter block: 64-byte digest, fanout 1, depth 1.
+                let h = [
+                    IV[0] ^ 0x0101_0040,
+                    IV[1],
+                    IV[2],
+                    IV[3],
+                    IV[4],
+                    IV[5],
+                    IV[6],
+                    IV[7],
+                ];
+                let mut v = [zero; 16];
+                for k in 0..8 {
+                    v[k] = _mm256_set1_epi64x(h[k] as i64);
+                    v[k + 8] = _mm256_set1_epi64x(IV[k] as i64);
+                }
+                v[12] = _mm256_set1_epi64x((IV[4] ^ 64) as i64);
+                v[14] = _mm256_set1_epi64x(!IV[6] as i64);
+                round!(v, m, 0);
+                round!(v, m, 1);
+                round!(v, m, 2);
+                round!(v, m, 3);
+                round!(v, m, 4);
+                round!(v, m, 5);
+                round!(v, m, 6);
+                round!(v, m, 7);
+                round!(v, m, 8);
+                round!(v, m, 9);
+                round!(v, m, 10);
+                round!(v, m, 11);
+                for k in 0..8 {
+                    let out = _mm256_xor_si256(
+                        _mm256_set1_epi64x(h[k] as i64),
+                        _mm256_xor_si256(v[k], v[k + 8]),
+                    );
+                    _mm256_storeu_si256(words[k].as_mut_ptr() as *mut __m256i, out);
+                }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+macro_rules! rot_avx2 {
+    (32, $x:expr) => {
+        _mm256_shuffle_epi32($x, 0b10_11_00_01)
+    };
+    (24, $x:expr) => {
+        _mm256_shuffle_epi8(
+            $x,
+            _mm256_setr_epi8(
+                3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10, 3, 4, 5, 6, 7, 0, 1, 2, 11,
+                12, 13, 14, 15, 8, 9, 10,
+            ),
+        )
+    };
+    (16, $x:expr) => {
+        _mm256_shuffle_epi8(
+            $x,
+            _mm256_setr_epi8(
+                2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9, 2, 3, 4, 5, 6, 7, 0, 1, 10,
+                11, 12, 13, 14, 15, 8, 9,
+            ),
+        )
+    };
+    (63, $x:expr) => {{
+        let x = $x;
+        _mm256_or_si256(_mm256_srli_epi64(x, 63), _mm256_add_epi64(x, x))
+    }};
+}
+
+#[cfg(target_arch = "x86_64")]
+macro_rules! rot_avx512 {
+    ($n:literal, $x:expr) => {
+        _mm256_ror_epi64($x, $n)
+    };
+}
+
+lanes_impl!(avx2, "avx2", rot_avx2);
+lanes_impl!(avx512, "avx2,avx512f,avx512vl", rot_avx512);
 
 #[cfg(test)]
 mod tests {
@@ -157,6 +197,19 @@ mod tests {
         let mut got = v;
         (select())(&mut got);
         assert_eq!(got, expect);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") {
+                let mut got = v;
+                step_avx2(&mut got);
+                assert_eq!(got, expect);
+            }
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") {
+                let mut got = v;
+                step_avx512(&mut got);
+                assert_eq!(got, expect);
+            }
+        }
         // And the portable step is B512 of the 64 bytes.
         let mut w = [0u64; 8];
         for k in 0..8 {

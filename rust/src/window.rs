@@ -8,7 +8,9 @@ pub struct Window {
 
 impl Window {
     pub fn new(len: usize) -> Self {
-        Window { data: vec![0u8; len] }
+        Window {
+            data: vec![0u8; len],
+        }
     }
 
     pub fn as_slice(&self) -> &[u8] {
