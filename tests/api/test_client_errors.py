@@ -3,6 +3,7 @@ never gives, by a scripted HTTP server on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import pickle
 import socket
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -193,6 +194,12 @@ def test_errors_never_show_more_than_status_endpoint_and_server_text() -> None:
     assert str(error) == "solution: HTTP 400: Solution validation failed: Solution already exists"
     assert isinstance(error, errors.ClientError) and isinstance(error, errors.ApiError)
     assert not errors.is_retryable(error)
+    conflict = errors.DonationConflict(
+        "taken", status=409, endpoint="donate_to", current_destination="addr1x"
+    )
+    copy = pickle.loads(pickle.dumps(conflict))
+    assert type(copy) is errors.DonationConflict and str(copy) == str(conflict)
+    assert (copy.current_destination, copy.status, copy.message) == ("addr1x", 409, "taken")
     assert errors.is_retryable(errors.ApiTimeout("timed out", endpoint="solution"))
 
 

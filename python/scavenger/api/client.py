@@ -189,7 +189,7 @@ class ScavengerClient:
                 message="assignment already in place after a retried request",
                 original_address=original,
                 destination_address=destination,
-                timestamp=datetime.now(UTC).isoformat(),
+                timestamp=_now_iso(),
                 already_done=True,
             )
         return _parse(Donation, reply, "donate_to")
@@ -306,6 +306,12 @@ class ScavengerClient:
                 await result
         except Exception:  # a stats hook must never break mining
             log.warning("on_response hook failed for %s", event.endpoint, exc_info=True)
+
+
+def _now_iso() -> str:
+    """The server's timestamp format (``2025-10-16T14:47:33.925Z``)."""
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def _segment(name: str, value: str) -> str:

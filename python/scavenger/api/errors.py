@@ -30,6 +30,10 @@ class ApiError(Exception):
         self.body = body
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructors do not survive the default Exception pickling (process pools, queues).
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
     @property
     def server_message(self) -> str:
         return self.message
@@ -44,6 +48,13 @@ class ApiError(Exception):
             f"{type(self).__name__}(status={self.status!r}, endpoint={self.endpoint!r}, "
             f"message={self.message!r})"
         )
+
+
+def _rebuild(cls: type[ApiError], message: str, state: dict[str, Any]) -> ApiError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 # -- transport and infrastructure: usually retried ---------------------------------------------------
