@@ -48,8 +48,10 @@ def scavenger_processes(proc: Path = Path("/proc")) -> Iterator[Process]:
         except OSError:
             continue
         argv = [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-        for index, arg in enumerate(argv[:-1]):
-            if Path(arg).name == "scavenger":
+        # The entry point itself (argv[0]) or run by its interpreter (argv[1]); later positions are
+        # launchers such as `tini -- scavenger-entrypoint scavenger mine`, not the miner.
+        for index, arg in enumerate(argv[:2]):
+            if Path(arg).name == "scavenger" and index + 1 < len(argv):
                 yield Process(int(entry.name), argv[index + 1], argv[index + 2 :])
                 break
 
@@ -98,7 +100,7 @@ def locked_inodes(pid: int, proc: Path = Path("/proc")) -> set[int]:
 
 
 def check_miner(process: Process) -> str:
-    root = Path(option_value(process.argv, "--root") or os.environ.get("ROOT_CONF_PATH", "config"))
+    root = Path(option_value(process.argv, "--config-dir") or os.environ.get("ROOT_CONF_PATH", "config"))
     held = locked_inodes(process.pid)
     slots = []
     for lock in root.glob("*/in_use.lock"):
