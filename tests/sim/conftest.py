@@ -59,7 +59,7 @@ def inproc(tmp_path: Path) -> Iterator[InProcessSim]:
         network="mainnet",
         clock=clock,
     )
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     server = uvicorn.Server(uvicorn.Config(create_app(sim), log_level="warning", lifespan="off"))

@@ -200,3 +200,37 @@ def test_before_and_after_phases(inproc: InProcessSim, wallet: Wallet) -> None:
     inproc.clock.now = schedule.mining_period_ends.replace(year=2026)
     assert httpx.get(f"{url}/challenge").json() == {"code": "after"}
     assert httpx.get(f"{url}/work_to_star_rate").json() == [inproc.sim.daily_pool_star] * 2
+
+
+def test_concurrent_submissions_for_one_challenge_accept_exactly_one(
+    inproc: InProcessSim, wallet: Wallet
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scavenger.core import Rom, build_preimage_suffix, format_nonce, parse_difficulty
+
+    register(inproc.url, wallet)
+    challenge = current(inproc.url)
+    fields = [
+        challenge[k]
+        for k in ("challenge_id", "difficulty", "no_pre_mine", "latest_submission", "no_pre_mine_hour")
+    ]
+    rom = Rom(challenge["no_pre_mine"].encode(), size=SMALL_ROM, pre_size=SMALL_PRE)
+    suffix, mask = build_preimage_suffix(wallet.address, *fields), parse_difficulty(challenge["difficulty"])
+    nonces: list[str] = []
+    start = 0
+    while len(nonces) < 6:
+        found = rom.search(suffix, start, 10_000, mask).nonce
+        assert found is not None
+        nonces.append(format_nonce(found))
+        start = found + 1
+
+    def submit(nonce: str) -> int:
+        return httpx.post(
+            f"{inproc.url}/solution/{wallet.address}/{challenge['challenge_id']}/{nonce}"
+        ).status_code
+
+    with ThreadPoolExecutor(len(nonces)) as pool:
+        statuses = sorted(pool.map(submit, nonces))
+    assert statuses == [201] + [400] * (len(nonces) - 1)
+    assert inproc.sim.store.solution_count(wallet.address) == 1
