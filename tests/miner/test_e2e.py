@@ -131,10 +131,14 @@ def test_found_solutions_survive_kill_9_and_are_submitted_after_restart(
             return pending <= set(rows)
 
         wait_for(submitted, 60, "pending solutions accepted after restart", again.log_tail)
+
+        def journal_says_accepted() -> bool:
+            rows = query(journal, "SELECT address, challenge_id, status FROM solutions")
+            statuses = {(r[0], r[1]): r[2] for r in rows}
+            return all(statuses.get((addr, cid)) == "accepted" for addr, cid, _ in pending)
+
+        wait_for(journal_says_accepted, 30, "the journal to record the acceptances", again.log_tail)
         assert again.terminate() == 0
-        rows = query(journal, "SELECT address, challenge_id, status FROM solutions")
-        statuses = {(r[0], r[1]): r[2] for r in rows}
-        assert all(statuses[(addr, cid)] == "accepted" for addr, cid, _ in pending)
         assert len(query(journal, "SELECT * FROM receipts WHERE body IS NOT NULL")) >= len(pending)
 
 

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 JOURNAL_NAME = "journal.sqlite3"
 STATUS_INTERVAL = 10.0
+SHUTDOWN_GRACE = 5.0
 
 
 def journal_path(lease: SlotLease) -> Path:
@@ -211,6 +212,9 @@ class Miner:
         finally:
             state.phase = "stopping"
             stop.set()
+            # Let in-flight requests (a submission the server may already have stored) finish briefly, so
+            # the journal records their outcome now rather than on the next start.
+            await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE)
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -283,7 +287,7 @@ class Miner:
                 log.info("donation assignments settled for every wallet")
                 return
             # A new registration wakes this loop at once; server-side failures wait for the next pass.
-            delay = 60.0 if result.rate_limited else config.donate_interval
+            delay = min(60.0, config.donate_interval) if result.rate_limited else config.donate_interval
             await _wait_either(self.stop, wanted, delay)
 
 
