@@ -152,6 +152,30 @@ impl State {
         Self::new(64)
     }
 
+    /// A 64-byte-output state from its parts (used by the four-lane program digest).
+    pub fn from_parts(h: [u64; 8], t: u64, buf: [u8; 128], buflen: usize) -> Self {
+        State {
+            h,
+            t,
+            buf,
+            buflen,
+            outlen: 64,
+        }
+    }
+
+    /// Chaining value, bytes compressed so far, buffer and its fill.
+    pub fn parts(&self) -> ([u64; 8], u64, &[u8; 128], usize) {
+        (self.h, self.t, &self.buf, self.buflen)
+    }
+
+    /// Finalizes a copy after absorbing `extra` bytes, without copying the state twice.
+    #[inline]
+    pub fn peek_with(&self, extra: &[u8]) -> [u8; 64] {
+        let mut s = self.clone();
+        s.update(extra);
+        s.peek()
+    }
+
     #[inline]
     pub fn update(&mut self, mut data: &[u8]) {
         while !data.is_empty() {

@@ -8,11 +8,22 @@ use crate::blake2b::{self, IV};
 
 pub const LANES: usize = 4;
 pub type Words4 = [[u64; LANES]; 8];
+pub type Block4 = [[u64; LANES]; 16];
 
 /// `v[.][lane] <- B512(v[.][lane])` for every lane.
 pub type ChainStep = fn(&mut Words4);
 
-pub fn select() -> ChainStep {
+/// Compression of four lanes: `h[.][lane]` with message `m[.][lane]`, same counter and flag.
+pub type Compress4 = fn(&mut Words4, &Block4, u64, bool);
+
+#[derive(Clone, Copy)]
+pub struct Kernels {
+    pub step: ChainStep,
+    pub compress: Compress4,
+    pub name: &'static str,
+}
+
+pub fn kernels() -> Kernels {
     #[cfg(target_arch = "x86_64")]
     {
         let simd = std::env::var("SCAVENGER_SIMD").unwrap_or_default();
@@ -21,13 +32,58 @@ pub fn select() -> ChainStep {
             && is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx512vl")
         {
-            return step_avx512;
+            return Kernels {
+                step: step_avx512,
+                compress: compress_avx512,
+                name: "avx512vl",
+            };
         }
         if simd != "portable" && is_x86_feature_detected!("avx2") {
-            return step_avx2;
+            return Kernels {
+                step: step_avx2,
+                compress: compress_avx2,
+                name: "avx2",
+            };
         }
     }
-    step_portable
+    Kernels {
+        step: step_portable,
+        compress: compress_portable,
+        name: "portable",
+    }
+}
+
+pub fn compress_portable(h: &mut Words4, m: &Block4, t: u64, last: bool) {
+    for lane in 0..LANES {
+        let mut hl = [0u64; 8];
+        let mut ml = [0u64; 16];
+        for k in 0..8 {
+            hl[k] = h[k][lane];
+        }
+        for k in 0..16 {
+            ml[k] = m[k][lane];
+        }
+        blake2b::compress_words(&mut hl, &ml, t, last);
+        for k in 0..8 {
+            h[k][lane] = hl[k];
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn compress_avx2(h: &mut Words4, m: &Block4, t: u64, last: bool) {
+    // SAFETY: only selected after `is_x86_feature_detected!("avx2")`.
+    unsafe { avx2::compress(h, m, t, last) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn compress_avx512(h: &mut Words4, m: &Block4, t: u64, last: bool) {
+    // SAFETY: only selected after detecting avx512f and avx512vl.
+    unsafe { avx512::compress(h, m, t, last) }
+}
+
+pub fn select() -> ChainStep {
+    kernels().step
 }
 
 pub fn step_portable(v: &mut Words4) {
@@ -61,7 +117,7 @@ macro_rules! lanes_impl {
     ($name:ident, $features:literal, $rot:ident) => {
         #[cfg(target_arch = "x86_64")]
         mod $name {
-            use super::{Words4, IV};
+            use super::{Block4, Words4, IV};
             use crate::blake2b::SIGMA;
             use std::arch::x86_64::*;
 
@@ -89,6 +145,44 @@ macro_rules! lanes_impl {
                     g!($v, 2, 7, 8, 13, $m[SIGMA[$r][12]], $m[SIGMA[$r][13]]);
                     g!($v, 3, 4, 9, 14, $m[SIGMA[$r][14]], $m[SIGMA[$r][15]]);
                 };
+            }
+
+            /// General compression of four lanes sharing the byte counter and last-block flag.
+            #[target_feature(enable = $features)]
+            pub unsafe fn compress(h: &mut Words4, msg: &Block4, t: u64, last: bool) {
+                let mut m = [_mm256_setzero_si256(); 16];
+                for k in 0..16 {
+                    m[k] = _mm256_loadu_si256(msg[k].as_ptr() as *const __m256i);
+                }
+                let mut hv = [_mm256_setzero_si256(); 8];
+                for k in 0..8 {
+                    hv[k] = _mm256_loadu_si256(h[k].as_ptr() as *const __m256i);
+                }
+                let mut v = [_mm256_setzero_si256(); 16];
+                for k in 0..8 {
+                    v[k] = hv[k];
+                    v[k + 8] = _mm256_set1_epi64x(IV[k] as i64);
+                }
+                v[12] = _mm256_set1_epi64x((IV[4] ^ t) as i64);
+                if last {
+                    v[14] = _mm256_set1_epi64x(!IV[6] as i64);
+                }
+                round!(v, m, 0);
+                round!(v, m, 1);
+                round!(v, m, 2);
+                round!(v, m, 3);
+                round!(v, m, 4);
+                round!(v, m, 5);
+                round!(v, m, 6);
+                round!(v, m, 7);
+                round!(v, m, 8);
+                round!(v, m, 9);
+                round!(v, m, 10);
+                round!(v, m, 11);
+                for k in 0..8 {
+                    let out = _mm256_xor_si256(hv[k], _mm256_xor_si256(v[k], v[k + 8]));
+                    _mm256_storeu_si256(h[k].as_mut_ptr() as *mut __m256i, out);
+                }
             }
 
             /// One chain step on four lanes: message = the 64-byte V (then zeros), t = 64, last.
@@ -183,6 +277,33 @@ lanes_impl!(avx512, "avx2,avx512f,avx512vl", rot_avx512);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn general_compress_matches_scalar() {
+        let mut h: Words4 = [[0; LANES]; 8];
+        let mut m: Block4 = [[0; LANES]; 16];
+        for l in 0..LANES {
+            for k in 0..8 {
+                h[k][l] = (k as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ l as u64;
+            }
+            for k in 0..16 {
+                m[k][l] = (k as u64 + 7).wrapping_mul(0xc2b2_ae3d_27d4_eb4f) ^ (l as u64) << 7;
+            }
+        }
+        for (t, last) in [(128u64, false), (200, true)] {
+            let mut expect = h;
+            compress_portable(&mut expect, &m, t, last);
+            let mut got = h;
+            (kernels().compress)(&mut got, &m, t, last);
+            assert_eq!(got, expect);
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx2") {
+                let mut got = h;
+                compress_avx2(&mut got, &m, t, last);
+                assert_eq!(got, expect);
+            }
+        }
+    }
 
     #[test]
     fn lanes_match_scalar() {
