@@ -19,10 +19,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
+
+from scavenger.stats.reporter import ReporterConfig, StatsReporter
 
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 WRITE_TOKEN = "test-write-" + secrets.token_hex(8)
@@ -175,3 +178,27 @@ def start_backend(tmp_path: Path) -> Iterator[Callable[..., Backend]]:
             except subprocess.TimeoutExpired:
                 backend.process.kill()
                 backend.process.wait(10)
+
+
+class StepClock:
+    """Monotonic clock the test advances explicitly, so rates have exact expected values."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_reporter(backend: Backend, container_id: str, clock: StepClock, **overrides: Any) -> StatsReporter:
+    config = ReporterConfig(
+        enabled=True,
+        stats_url=backend.url + "/insert_stat",
+        api_url=backend.url + "/insert_api_return",
+        token=WRITE_TOKEN,
+        interval=10.0,
+        container_id=container_id,
+        default_miner_id="miner-1",
+        **overrides,
+    )
+    return StatsReporter(config, clock=clock)

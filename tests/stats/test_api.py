@@ -10,10 +10,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import BACKEND_ARGV, READ_TOKEN, WRITE_TOKEN, Backend, PgCluster, backend_env, free_port
 
 from scavenger.stats import app as app_module
 from scavenger.stats.config import BackendConfig, ConfigError, build_database_url, redact_url
+
+from .conftest import BACKEND_ARGV, READ_TOKEN, WRITE_TOKEN, Backend, PgCluster, backend_env, free_port
 
 
 def stat(**overrides: Any) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import httpx
 import psycopg
-from conftest import Backend, PgCluster
-from test_roundtrip import StepClock, make_reporter
+
+from .conftest import Backend, PgCluster, StepClock, make_reporter
 
 
 async def wait_healthy(backend: Backend, seconds: float = 30) -> None:

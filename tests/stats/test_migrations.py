@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from conftest import BACKEND_ARGV, Backend, backend_env, free_port
 
 from scavenger.stats.migrations import load_migrations, migrate
+
+from .conftest import BACKEND_ARGV, Backend, backend_env, free_port
 
 # The seed's db/init.sql schema (naive TIMESTAMP columns), as documented in the spec (A8).
 SEED_INIT_SQL = """

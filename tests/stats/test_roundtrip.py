@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
-from conftest import READ_TOKEN, WRITE_TOKEN, Backend
 
-from scavenger.stats.reporter import ReporterConfig, StatsReporter
+from .conftest import READ_TOKEN, Backend, StepClock, make_reporter
 
 README_SQL = (Path(__file__).with_name("seed_readme_queries.sql")).read_text(encoding="utf-8")
 
@@ -20,30 +18,6 @@ def readme_queries() -> list[str]:
     queries = [q.strip() for q in README_SQL.split(";") if "SELECT" in q]
     assert len(queries) == 4, "the seed README has four hash-rate queries"
     return queries
-
-
-class StepClock:
-    """Monotonic clock the test advances explicitly, so rates have exact expected values."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def make_reporter(backend: Backend, container_id: str, clock: StepClock, **overrides: Any) -> StatsReporter:
-    config = ReporterConfig(
-        enabled=True,
-        stats_url=backend.url + "/insert_stat",
-        api_url=backend.url + "/insert_api_return",
-        token=WRITE_TOKEN,
-        interval=10.0,
-        container_id=container_id,
-        default_miner_id="miner-1",
-        **overrides,
-    )
-    return StatsReporter(config, clock=clock)
 
 
 async def test_reporter_rows_reach_postgres_and_readme_queries_answer(

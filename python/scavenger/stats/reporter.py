@@ -196,6 +196,7 @@ class StatsReporter:
         self._flush_lock = asyncio.Lock()
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stop: asyncio.Event | None = None
         self._stats_sent = 0
         self._api_sent = 0
         self._rejected = 0
@@ -310,13 +311,19 @@ class StatsReporter:
             await self._drain(client, self._api, self.config.api_url, "api")
 
     async def run(self) -> None:
-        """Report every ``interval`` seconds until cancelled."""
+        """Report every ``interval`` seconds until ``aclose()`` (or cancellation)."""
         if not self.config.enabled:
             return
+        # start() creates the event up front so that aclose() right after start() can already use it.
+        if self._stop is None or self._stop.is_set():
+            self._stop = asyncio.Event()
+        stop = self._stop
         interval = self.config.interval
         next_at = self._clock() + interval
-        while True:
-            await asyncio.sleep(max(0.0, next_at - self._clock()))
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), max(0.0, next_at - self._clock()))
+                return
             # If a flush overran (slow backend), skip the missed slots instead of bursting to catch up.
             next_at = max(next_at + interval, self._clock())
             try:
@@ -329,19 +336,28 @@ class StatsReporter:
         if not self.config.enabled:
             return None
         if self._task is None or self._task.done():
+            self._stop = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self.run(), name="stats-reporter")
         return self._task
 
     async def aclose(self) -> None:
-        """Stop the loop, report the last partial interval and flush within ``close_timeout``."""
-        if self._task is not None:
-            self._task.cancel()
+        """Stop the loop, report the last partial interval and flush, all within ``close_timeout``."""
+        deadline = asyncio.get_running_loop().time() + self.config.close_timeout
+        task, self._task = self._task, None
+        if task is not None:
+            # Let a flush in progress finish rather than cancelling it: a request cancelled after the
+            # backend committed would be re-sent, and stored twice.
+            if self._stop is not None:
+                self._stop.set()
+            await asyncio.wait({task}, timeout=self.config.close_timeout)
+            if not task.done():
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
         if self.config.enabled:
+            remaining = max(0.1, deadline - asyncio.get_running_loop().time())
             try:
-                await asyncio.wait_for(self.flush(), self.config.close_timeout)
+                await asyncio.wait_for(self.flush(), remaining)
             except TimeoutError:
                 log.warning("stats: final flush timed out; %d rows not delivered", self._pending())
         if self._client is not None:
