@@ -105,6 +105,14 @@ def test_captured_error_bodies_map_to_their_types(
     assert error.status == body["statusCode"] and error.message == body["message"]
 
 
+@pytest.mark.parametrize(
+    ("status", "message"), [(409, "Duplicate registration"), (400, "Address already registered")]
+)
+def test_duplicate_registration_texts(status: int, message: str) -> None:
+    error = errors.error_from_reply("register", status, {"message": message, "statusCode": status})
+    assert isinstance(error, errors.AlreadyRegistered) and error.status == status
+
+
 def test_conflict_names_the_current_destination_and_window_texts_of_both_servers() -> None:
     conflict = errors.error_from_reply("donate_to", 409, DOCS["donate_409"])
     assert isinstance(conflict, errors.DonationConflict)

@@ -159,6 +159,11 @@ class ChainedDonation(ClientError):
     """Donations are one level only."""
 
 
+class AlreadyRegistered(ClientError):
+    """register refused as a duplicate (DOC lists 409 "Duplicate registration"; the real server was seen
+    returning the stored receipt instead). The address *is* registered; no receipt comes with it."""
+
+
 class TermsNotFound(ClientError):
     """Unknown terms-and-conditions version."""
 
@@ -220,6 +225,8 @@ def error_from_reply(
         return ServerError(message, **common)
     if status == 403:
         return Forbidden(message, **common)
+    if endpoint == "register" and (status == 409 or "already" in low):
+        return AlreadyRegistered(message, **common)
     if "already exists" in low:
         return SolutionAlreadyExists(message, **common)
     if "does not meet difficulty" in low:
