@@ -155,7 +155,7 @@ class ScavengerClient:
         def recovered(error: errors.ApiError, attempt: int) -> bool:
             return isinstance(error, errors.SolutionAlreadyExists) and (known or attempt > 1)
 
-        reply = await self._call("POST", "solution", path, address=address, accept=recovered)
+        reply = await self._call_accepting("POST", "solution", path, address=address, accept=recovered)
         if reply is None:
             log.info(
                 "solution for %s %s: already stored (an earlier attempt was accepted)", address, challenge_id
@@ -180,7 +180,7 @@ class ScavengerClient:
                 return isinstance(error, errors.NoActiveDonation)
             return isinstance(error, errors.DonationConflict) and error.current_destination == destination
 
-        reply = await self._call(
+        reply = await self._call_accepting(
             "POST", "donate_to", path, address=original, context=context, accept=recovered
         )
         if reply is None:
@@ -215,6 +215,14 @@ class ScavengerClient:
             self._sent.popitem(last=False)
 
     async def _call(
+        self, method: str, endpoint: str, path: list[str], *, address: str | None = None
+    ) -> _Reply:
+        reply = await self._call_accepting(method, endpoint, path, address=address)
+        if reply is None:  # only an ``accept`` callback can turn an error into None
+            raise RuntimeError(f"{endpoint}: no reply without an accept callback")
+        return reply
+
+    async def _call_accepting(
         self,
         method: str,
         endpoint: str,
@@ -223,7 +231,7 @@ class ScavengerClient:
         address: str | None = None,
         context: Mapping[str, str] | None = None,
         accept: Callable[[errors.ApiError, int], bool] | None = None,
-    ) -> Any:
+    ) -> _Reply | None:
         """The reply (status 2xx, JSON body), or None when ``accept`` turned an error into success."""
         url = self.base_url + "/" + "/".join(path)
         context = {"address": address or "", **(context or {})}
@@ -231,9 +239,10 @@ class ScavengerClient:
         attempt = 0
         while True:
             attempt += 1
-            error = await self._attempt(method, endpoint, url, address, attempt, context)
-            if isinstance(error, _Reply):
-                return error
+            outcome = await self._attempt(method, endpoint, url, address, attempt, context)
+            if isinstance(outcome, _Reply):
+                return outcome
+            error = outcome
             if accept is not None and accept(error, attempt):
                 return None
             if not errors.is_retryable(error) or attempt >= self.retry.max_attempts:

@@ -116,7 +116,8 @@ class Store:
                 (reg.address, reg.pubkey, reg.signature, json.dumps(reg.reply), at),
             )
         stored = self.registration(reg.address)
-        assert stored is not None
+        if stored is None:  # registrations are never deleted, so this means the database is broken
+            raise RuntimeError(f"registration of {reg.address} vanished right after being written")
         return stored
 
     def registration_count(self) -> int:
