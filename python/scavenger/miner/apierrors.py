@@ -10,6 +10,7 @@ import enum
 
 
 class Outcome(enum.Enum):
+    ALREADY_REGISTERED = "already registered"  # register refused as a duplicate: the address IS registered
     ALREADY_EXISTS = "already exists"  # our solution (or an earlier copy of it) is already stored: accepted
     WINDOW_CLOSED = "window closed"
     NOT_REGISTERED = "not registered"
@@ -43,6 +44,8 @@ def classify(exc: BaseException) -> Outcome:
     status = status_of(exc)
     text = message_of(exc).lower()
     name = type(exc).__name__.lower()
+    if "alreadyregistered" in name or "duplicate registration" in text:
+        return Outcome.ALREADY_REGISTERED
     if "already exists" in text or "alreadyexists" in name:
         return Outcome.ALREADY_EXISTS
     if "window closed" in text or "windowclosed" in name:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from scavenger.miner.apierrors import Outcome, backoff, classify, message_of, retry_after
 from scavenger.miner.journal import Journal
 from scavenger.miner.scheduler import parse_time
-from scavenger.miner.state import MinerState
+from scavenger.miner.state import MinerState, WalletState
 
 log = logging.getLogger(__name__)
 
@@ -193,11 +193,26 @@ class Registrar:
     async def register(self, wallet: Signer) -> None:
         message = await self._message()
         signature = wallet.sign(message)
-        reply = await self._api.register(wallet.address, signature, wallet.pubkey_hex)
+        try:
+            reply = await self._api.register(wallet.address, signature, wallet.pubkey_hex)
+        except Exception as exc:
+            if classify(exc) is not Outcome.ALREADY_REGISTERED:
+                raise
+            # A duplicate is refused without a receipt, but the server does know the address.
+            reply = None
         receipt = plain(_get(reply, "registrationReceipt", "registration_receipt", "receipt"))
         self._journal.record_registration(
             wallet.address, wallet.pubkey_hex, signature, receipt if isinstance(receipt, dict) else None
         )
+
+    def _registered(self, wallet: Signer, ws: WalletState | None) -> None:
+        self._queue.pop(wallet.address, None)
+        self._attempts.pop(wallet.address, None)
+        if ws is not None:
+            ws.registration = "registered"
+            ws.registration_error = None
+        log.info("registered %s…", wallet.address[:24])
+        self._on_registered(wallet.address)
 
     async def run(self) -> None:
         while not self._stop.is_set():
@@ -228,13 +243,7 @@ class Registrar:
                         # A 400 on our own signature means the T&C message may have changed: fetch it again.
                         self._terms = None
                 else:
-                    del self._queue[address]
-                    self._attempts.pop(address, None)
-                    if ws is not None:
-                        ws.registration = "registered"
-                        ws.registration_error = None
-                    log.info("registered %s…", address[:24])
-                    self._on_registered(address)
+                    self._registered(wallet, ws)
                 await _sleep_or_stop(self._stop, self._spacing)
             self.wanted.clear()
             if not self._queue:

@@ -1,0 +1,106 @@
+"""Error classification against the API client's real error types, donation choice, live view rendering."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from scavenger.api import ScavengerClient
+from scavenger.api.errors import error_from_reply
+from scavenger.miner.apierrors import Outcome, backoff, classify
+from scavenger.miner.donate import DonationList, Donor, choose_destination
+from scavenger.miner.journal import Counts, Journal
+from scavenger.miner.services import Registrar
+from scavenger.miner.state import ChallengeState, CurrentWork, MinerState, WalletState
+from scavenger.miner.view import render, status_line
+from scavenger.sim.testing import running_simulator
+from scavenger.wallet import Wallet
+
+from .conftest import SIM_OPTIONS
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status", "message", "outcome"),
+    [
+        ("solution", 400, "Solution validation failed: Solution already exists", Outcome.ALREADY_EXISTS),
+        ("solution", 400, "Solution validation failed: Address is not registered", Outcome.NOT_REGISTERED),
+        ("solution", 400, "Solution validation failed: Solution does not meet difficulty",
+         Outcome.BAD_SOLUTION),
+        ("solution", 400, "Submission window closed", Outcome.WINDOW_CLOSED),
+        ("solution", 429, "ThrottlerException: Too Many Requests", Outcome.RATE_LIMITED),
+        ("solution", 503, "Service Unavailable", Outcome.TRANSIENT),
+        ("register", 409, "Duplicate registration", Outcome.ALREADY_REGISTERED),
+        ("donate_to", 409, "Original address addr1x already has an active donation assignment to addr1y",
+         Outcome.CONFLICT),
+    ],
+)
+def test_classify_real_client_errors(endpoint: str, status: int, message: str, outcome: Outcome) -> None:
+    error = error_from_reply(endpoint, status, {"message": message, "statusCode": status})
+    assert classify(error) is outcome
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [backoff(n) for n in range(4)] == [5.0, 10.0, 20.0, 40.0]
+    assert backoff(50) == 300.0
+
+
+def test_destination_choice_is_deterministic_and_spread() -> None:
+    destinations = ["addr1a", "addr1b", "addr1c"]
+    wallets = [f"addr1wallet{i}" for i in range(300)]
+    first = [choose_destination(w, destinations) for w in wallets]
+    assert first == [choose_destination(w, list(destinations)) for w in wallets]
+    counts = {d: first.count(d) for d in destinations}
+    assert all(60 <= n <= 140 for n in counts.values()), counts
+    with pytest.raises(ValueError, match="empty"):
+        choose_destination("addr1x", [])
+
+
+@pytest.mark.timeout(60)
+def test_donation_conflict_is_reported_not_overwritten(tmp_path: Path) -> None:
+    wallet = Wallet.generate("mainnet")
+    other, listed = Wallet.generate("mainnet"), Wallet.generate("mainnet")
+    journal = Journal(tmp_path / "journal.sqlite3")
+    state = MinerState("miner-1", 1, 1, "")
+
+    async def scenario(url: str) -> list[str]:
+        async with ScavengerClient(url) as api:
+            registrar = Registrar(api, journal, state, asyncio.Event(), lambda _a: None)
+            for w in (wallet, other):
+                await registrar.register(w)
+            # Assigned elsewhere by hand before the miner's pass.
+            await api.donate_to(other.address, wallet.address,
+                                wallet.sign(f"Assign accumulated Scavenger rights to: {other.address}"))
+            donor = Donor(api, journal, DonationList([listed.address], {listed.address: listed}, True),
+                          registrar.register)
+            first = await donor.run_pass([wallet])
+            second = await donor.run_pass([wallet])
+            return [*first.conflicts, *second.done, *second.conflicts]
+
+    with running_simulator(tmp_path / "sim", challenge_period=60, **SIM_OPTIONS) as sim:
+        result = asyncio.run(scenario(sim.url))
+    assert result == [wallet.address]  # reported once, then left alone
+    assert journal.donations()[wallet.address][1] == "conflict"
+
+
+def test_render_shows_rates_progress_and_wallets() -> None:
+    state = MinerState("miner-3", 3, 2, "http://127.0.0.1:1")
+    state.meter.add(5000, elapsed=2.0)
+    state.wallets["addr1qexamplewalletaddress0000000000000000001"] = WalletState(
+        "addr1qexamplewalletaddress0000000000000000001", registration="registered", found=2, accepted=1
+    )
+    state.challenges = [ChallengeState("**D01C05", "0000FFFF", 4102444800.0, 1, 70000)]
+    state.current = CurrentWork("addr1qexamplewalletaddress0000000000000000001", "**D01C05", "0000FFFF",
+                                32768, 65536.0, 4102444800.0)
+    state.phase = "mining"
+    state.counts = Counts(found=2, accepted=1, pending=1, expired=0, rejected=0)
+    console = Console(record=True, width=160)
+    console.print(render(state))
+    text = console.export_text()
+    assert "miner-3" in text and "**D01C05" in text and "50% of expected" in text
+    assert "registered" in text and "kH/s" in text
+    line = status_line(state)
+    assert "found 2 accepted 1 pending 1" in line
+    assert "**D01C05" in line and "32768/65536 expected" in line
