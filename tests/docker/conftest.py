@@ -1,0 +1,98 @@
+"""Fixtures of the Docker tests. Everything that needs an engine is skipped, with the reason printed by
+pytest -ra, when no engine answers; the manifest checks run everywhere."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from .dockerlib import (
+    APP_IMAGE,
+    BUILDER_BASE,
+    DB_IMAGE,
+    POSTGRES_BASE,
+    RUNTIME_BASE,
+    Progress,
+    base_environment,
+    compose_command,
+    engine_problem,
+    image_exists,
+    run,
+)
+
+
+@dataclass(frozen=True)
+class BuiltImages:
+    compose: list[str]
+    # Build settings for compose (WHEEL_SOURCE, base images...), also what `docker build` got.
+    build_env: dict[str, str]
+    progress: Progress
+
+
+@pytest.fixture(scope="session")
+def progress(pytestconfig: pytest.Config) -> Progress:
+    return Progress(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    problem = engine_problem()
+    if problem is not None:
+        pytest.skip(f"Docker tests skipped: {problem}")
+
+
+@pytest.fixture(scope="session")
+def compose(docker_engine: None) -> list[str]:
+    command = compose_command()
+    if command is None:
+        pytest.skip("Docker tests skipped: neither `docker compose` nor `docker-compose` works")
+    return command
+
+
+def _build_base_images(progress: Progress) -> None:
+    missing = [name for name in (RUNTIME_BASE, POSTGRES_BASE, BUILDER_BASE) if not image_exists(name)]
+    if not missing:
+        progress("base images present (cached)")
+        return
+    if os.geteuid() != 0:
+        pytest.skip(f"Docker tests skipped: base images {missing} missing and building them needs root")
+    progress(f"building base images {missing} with debootstrap (first run only, ~2 min)")
+    started = time.monotonic()
+    run(["bash", "docker/build-base-images.sh"], timeout=900)
+    progress(f"base images built in {time.monotonic() - started:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def images(compose: list[str], progress: Progress, tmp_path_factory: pytest.TempPathFactory) -> BuiltImages:
+    """The app and database images, built from the repository exactly as compose builds them."""
+    _build_base_images(progress)
+    progress("preparing the offline wheelhouse (host wheel + dependency wheels)")
+    started = time.monotonic()
+    run(["bash", "docker/prepare-wheelhouse.sh"], timeout=600)
+    progress(f"wheelhouse ready in {time.monotonic() - started:.0f} s")
+    # The real multi-stage path (Rust compiled by maturin in the builder stage) when a toolchain image
+    # exists; SCAVENGER_E2E_WHEEL_SOURCE=prebuilt makes a quick run reuse the host-built wheel.
+    default_source = "build" if image_exists(BUILDER_BASE) else "prebuilt"
+    source = os.environ.get("SCAVENGER_E2E_WHEEL_SOURCE", default_source)
+    build_env = {
+        "SCAVENGER_IMAGE": APP_IMAGE,
+        "SCAVENGER_POSTGRES_IMAGE": DB_IMAGE,
+        "SCAVENGER_RUNTIME_IMAGE": RUNTIME_BASE,
+        "SCAVENGER_BUILDER_IMAGE": BUILDER_BASE if source == "build" else RUNTIME_BASE,
+        "SCAVENGER_POSTGRES_BASE_IMAGE": POSTGRES_BASE,
+        "SCAVENGER_WHEEL_SOURCE": source,
+        "PIP_OFFLINE": "1",
+    }
+    env = {**base_environment(), **build_env}
+    # An empty env file: a developer's own .env must not change what the test builds.
+    empty_env_file = tmp_path_factory.mktemp("build-env") / "empty.env"
+    empty_env_file.write_text("")
+    progress(f"docker compose build (WHEEL_SOURCE={source}; Rust compile in the builder stage takes ~2 min)")
+    started = time.monotonic()
+    run([*compose, "--env-file", str(empty_env_file), "--project-name", "scavenger-e2e-build",
+         "build", "miner", "stats-db"], timeout=1200, env=env)
+    progress(f"images built in {time.monotonic() - started:.0f} s")
+    return BuiltImages(compose=compose, build_env=build_env, progress=progress)
