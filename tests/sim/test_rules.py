@@ -234,3 +234,14 @@ def test_concurrent_submissions_for_one_challenge_accept_exactly_one(
         statuses = sorted(pool.map(submit, nonces))
     assert statuses == [201] + [400] * (len(nonces) - 1)
     assert inproc.sim.store.solution_count(wallet.address) == 1
+
+
+def test_last_day_challenge_with_capped_deadline_is_solvable(inproc: InProcessSim, wallet: Wallet) -> None:
+    register(inproc.url, wallet)
+    inproc.clock.advance(24 * 10 + 5 * 10)  # day 2 (the last), challenge 6
+    challenge = current(inproc.url)
+    assert challenge["challenge_id"] == "**D02C06"
+    assert challenge["latest_submission"] == "2025-10-30T00:07:59Z"  # end of mining, no milliseconds
+    reply = solve(inproc.url, wallet, challenge)
+    assert reply.status_code == 201
+    assert "2025-10-30T00:07:59Z" in reply.json()["crypto_receipt"]["preimage"]

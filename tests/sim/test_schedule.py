@@ -6,9 +6,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scavenger.sim.schedule import Schedule, parse_masks
-from scavenger.sim.timefmt import parse_start
+from scavenger.sim.timefmt import parse_iso, parse_start
 
 START = datetime(2025, 10, 30, tzinfo=UTC)
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -123,3 +125,19 @@ def test_schedule_rejects_bad_parameters() -> None:
         real_schedule(period=0.5)
     with pytest.raises(ValueError, match="days"):
         real_schedule(days=100)
+
+
+@settings(max_examples=200, deadline=None)
+@given(period=st.integers(1, 7200), days=st.integers(1, 30), data=st.data())
+def test_schedule_invariants(period: int, days: int, data: st.DataObject) -> None:
+    schedule = real_schedule(period=float(period), days=days)
+    index = data.draw(st.integers(0, schedule.total - 1))
+    challenge = schedule.challenge(index)
+    assert schedule.index_of(challenge.challenge_id) == index
+    expected = min(challenge.issued + timedelta(seconds=24 * period - 1), schedule.mining_period_ends)
+    assert parse_iso(challenge.latest_submission) == expected == challenge.deadline
+    assert challenge.issued_at.endswith(".000Z")
+    inside = challenge.issued + timedelta(seconds=period / 2)
+    assert schedule.current_index(inside) == index
+    assert schedule.challenge_reply(inside)["challenge"]["challenge_id"] == challenge.challenge_id
+    assert schedule.issued_count(inside) == index + 1
