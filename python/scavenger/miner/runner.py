@@ -33,7 +33,7 @@ from scavenger.miner.services import (
     _sleep_or_stop,
     _wait_either,
 )
-from scavenger.miner.slots import SlotLease, claim_slot
+from scavenger.miner.slots import SlotError, SlotLease, claim_slot
 from scavenger.miner.state import MinerState, WalletState
 from scavenger.miner.view import run_view
 
@@ -98,7 +98,11 @@ class Miner:
 
     async def run(self) -> int:
         config = self.config
-        lease = await asyncio.to_thread(claim_slot, config.root, forced=config.instance_slot)
+        try:
+            lease = await asyncio.to_thread(claim_slot, config.root, forced=config.instance_slot)
+        except OSError as exc:
+            # Typically a bind mount the container user cannot write: say which folder and why.
+            raise SlotError(f"cannot claim a slot in {config.root.resolve()}: {exc.strerror or exc}") from exc
         log.info("claimed slot %d (%s) on %s", lease.number, lease.path, socket.gethostname())
         try:
             return await self._run_in_slot(lease)
