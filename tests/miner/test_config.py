@@ -72,6 +72,7 @@ def test_empty_value_means_default() -> None:
         ({"ASHMAIZE_ROM_SIZE": "1KiB", "ASHMAIZE_PRE_SIZE": "2KiB"}, "ASHMAIZE_PRE_SIZE (2048) must not"),
         ({"TIP_ADDRESS": "bitcoin:xyz"}, "TIP_ADDRESS must be a bech32 Cardano address"),
         ({"INSTANCE_SLOT": "zero"}, "INSTANCE_SLOT must be a positive integer"),
+        ({"ENABLE_STATS_BACKEND": "true"}, "ENABLE_STATS_BACKEND is true but STATS_BEARER_TOKEN is empty"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:

@@ -215,6 +215,8 @@ def _validated(config: MinerConfig) -> MinerConfig:
         raise ConfigError(
             f"ASHMAIZE_PRE_SIZE ({config.pre_size}) must not exceed ASHMAIZE_ROM_SIZE ({config.rom_size})"
         )
+    if config.enable_stats and not config.stats_bearer_token:
+        raise ConfigError("ENABLE_STATS_BACKEND is true but STATS_BEARER_TOKEN is empty")
     if config.tip_address is not None:
         testnet = config.tip_address.startswith("addr_test")
         if testnet != (config.network == "testnet"):
