@@ -56,6 +56,13 @@ class _BodyLimit:
         await self.app(scope, receive, send)
 
 
+async def _configure_connection(conn: psycopg.AsyncConnection[Any]) -> None:
+    # JSON timestamps in UTC whatever the server's TimeZone is; SET rather than the "options" connection
+    # parameter so that options given in DATABASE_URL are kept.
+    await conn.execute("SET TimeZone TO 'UTC'")
+    await conn.commit()
+
+
 def _presented_token(request: Request) -> bytes | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -105,9 +112,8 @@ def create_app(config: BackendConfig) -> FastAPI:
             timeout=config.db_timeout,
             check=AsyncConnectionPool.check_connection,
             kwargs={"connect_timeout": max(1, int(config.db_timeout)),
-                    "application_name": "scavenger-stats-backend",
-                    # JSON timestamps in UTC whatever the server's TimeZone setting is.
-                    "options": "-c TimeZone=UTC"},
+                    "application_name": "scavenger-stats-backend"},
+            configure=_configure_connection,
             name="stats",
         )
         await pool.open(wait=False)
@@ -149,11 +155,12 @@ def create_app(config: BackendConfig) -> FastAPI:
     async def _rejected(request: Request, exc: db.RejectedData) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    def require_write(request: Request) -> None:
+    # async: FastAPI would run a plain def dependency in a worker thread, per request.
+    async def require_write(request: Request) -> None:
         if not _matches(_presented_token(request), config.token):
             raise _unauthorized()
 
-    def require_read(request: Request) -> None:
+    async def require_read(request: Request) -> None:
         if config.public_read:
             return
         presented = _presented_token(request)
@@ -163,7 +170,7 @@ def create_app(config: BackendConfig) -> FastAPI:
         if not (write_ok or read_ok):
             raise _unauthorized()
 
-    def pool_ready() -> AsyncConnectionPool[Any]:
+    async def pool_ready() -> AsyncConnectionPool[Any]:
         if state.pool is None or not state.migrated:
             raise db.DatabaseUnavailable("schema not ready")
         return state.pool
