@@ -168,3 +168,7 @@ def test_database_url_from_seed_variables() -> None:
     assert "t0ken-secret" not in repr(config) and "p%40ss" not in repr(config)
     with pytest.raises(ConfigError, match="BACKEND_PORT"):
         BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t", "BACKEND_PORT": "http"})
+    with pytest.raises(ConfigError, match="STATS_DB_TIMEOUT"):
+        BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t", "STATS_DB_TIMEOUT": "soon"})
+    quick = BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t", "STATS_DB_TIMEOUT": "0.5"})
+    assert quick.db_timeout == 0.5

@@ -30,9 +30,9 @@ async def wait_healthy(backend: Backend, seconds: float = 30) -> None:
 async def test_outage_gives_503_and_reporter_delivers_after_restart(
     start_backend: Callable[..., Backend], database_url: str, pg_cluster: PgCluster
 ) -> None:
-    backend = start_backend(database_url)
+    backend = start_backend(database_url, STATS_DB_TIMEOUT="0.5")
     clock = StepClock()
-    reporter = make_reporter(backend, "CTN/outage", clock)
+    reporter = make_reporter(backend, "CTN/outage", clock, timeout=2.0)
     reporter.record_hashes("miner-1", 100)
     clock.now += 1
     await reporter.flush()

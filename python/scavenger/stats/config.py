@@ -91,7 +91,7 @@ class BackendConfig:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> BackendConfig:
         """STATS_BEARER_TOKEN (required), STATS_READ_TOKEN (optional read-only token), STATS_PUBLIC_READ
         (true = dashboard/read API without token), DATABASE_URL or POSTGRES_*, BACKEND_BIND_HOST,
-        BACKEND_PORT, STATS_DB_POOL_MAX. ``overrides`` (CLI flags) win when not None."""
+        BACKEND_PORT, STATS_DB_POOL_MAX, STATS_DB_TIMEOUT. ``overrides`` (CLI flags) win when not None."""
         env = os.environ if env is None else env
         port_text = env.get("BACKEND_PORT", "").strip() or str(DEFAULT_PORT)
         if not port_text.isdigit():
@@ -99,6 +99,13 @@ class BackendConfig:
         pool_text = env.get("STATS_DB_POOL_MAX", "").strip() or "8"
         if not pool_text.isdigit():
             raise ConfigError(f"STATS_DB_POOL_MAX must be an integer, got {pool_text!r}")
+        timeout_text = env.get("STATS_DB_TIMEOUT", "").strip() or "2"
+        try:
+            db_timeout = float(timeout_text)
+        except ValueError:
+            raise ConfigError(f"STATS_DB_TIMEOUT must be a number of seconds, got {timeout_text!r}") from None
+        if not 0 < db_timeout <= 60:
+            raise ConfigError(f"STATS_DB_TIMEOUT must be in (0, 60] seconds, got {timeout_text!r}")
         public_text = env.get("STATS_PUBLIC_READ", "").strip().lower() or "false"
         if public_text not in {"true", "false", "1", "0", "yes", "no"}:
             raise ConfigError(f"STATS_PUBLIC_READ must be true/false, got {public_text!r}")
@@ -110,6 +117,7 @@ class BackendConfig:
             "host": env.get("BACKEND_BIND_HOST", "").strip() or DEFAULT_HOST,
             "port": int(port_text),
             "pool_max": int(pool_text),
+            "db_timeout": db_timeout,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
