@@ -104,7 +104,7 @@ def seed_data(backend: Backend) -> float:
         for (container, miner), rate in rates.items():
             wobble = (minute % 5) * 10.0 if rate else 0.0
             rows.append({"container_id": container, "miner_id": miner, "hash_rate": rate + wobble,
-                         "timestamp": (now - timedelta(minutes=minute, seconds=30)).isoformat(),
+                         "timestamp": (now - timedelta(minutes=minute, seconds=5)).isoformat(),
                          "version": "0.1.0"})
     api = [{"container_id": "CTN/alpha", "miner_id": "miner-1", "url": "https://h/challenge",
             "endpoint": "/challenge", "status": 200, "api_response": {"code": "active"}}] * 7
@@ -115,7 +115,7 @@ def seed_data(backend: Backend) -> float:
     with backend.client() as client:
         assert client.post("/insert_stat", json=rows).status_code == 200
         assert client.post("/insert_api_return", json=api).status_code == 200
-    # Samples at minutes 4..0 (+30 s) are inside the 5-minute window: wobble 40,30,20,10,0 -> mean 20.
+    # Samples at minutes 4..0 (+5 s) stay inside the 5-minute window for 55 s: wobble 40,30,20,10,0 -> mean 20.
     return sum(rate + (20.0 if rate else 0.0) for rate in rates.values())
 
 
