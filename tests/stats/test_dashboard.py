@@ -115,7 +115,7 @@ def seed_data(backend: Backend) -> float:
     with backend.client() as client:
         assert client.post("/insert_stat", json=rows).status_code == 200
         assert client.post("/insert_api_return", json=api).status_code == 200
-    # Samples at minutes 4..0 (+5 s) stay inside the 5-minute window for 55 s: wobble 40,30,20,10,0 -> mean 20.
+    # Samples at minutes 4..0 (+5 s) stay in the 5-minute window for 55 s: wobble 40,30,20,10,0 -> mean 20.
     return sum(rate + (20.0 if rate else 0.0) for rate in rates.values())
 
 
