@@ -53,13 +53,15 @@ class Engine:
         self._batch = max(16, 8 * threads)
         self._progress = journal.all_progress()
         self._open: list[StoredChallenge] = []
+        # Pairs whose challenge cannot be mined (malformed field): skipped, not retried every batch.
+        self._broken: set[tuple[str, str]] = set()
 
     def _plan(self) -> list[Work]:
         now = time.time()
         stored = self._journal.challenges(open_after=now)
         self._open = stored
         solved = self._journal.solved_pairs()
-        work = plan(((c.body, c.deadline) for c in stored), self._addresses, solved, now)
+        work = plan(((c.body, c.deadline) for c in stored), self._addresses, solved | self._broken, now)
         self._state.challenges = [
             ChallengeState(
                 challenge_id=c.challenge_id,
@@ -72,7 +74,7 @@ class Engine:
         ]
         return work
 
-    def _state_challenges_bodies(self) -> list[tuple[str, float]]:
+    def _open_keys(self) -> list[tuple[str, float]]:
         return [(str(c.body["no_pre_mine"]), c.deadline) for c in self._open]
 
     async def run(self) -> None:
@@ -80,7 +82,7 @@ class Engine:
             work = self._plan()
             # Keep the newest challenge's ROM even when it is fully solved: the next hourly challenge of the
             # same day uses the same key, and rebuilding 1 GiB every hour would waste seconds of mining.
-            newest = max(self._state_challenges_bodies(), key=lambda b: b[1], default=None)
+            newest = max(self._open_keys(), key=lambda b: b[1], default=None)
             keep = {w.rom_key for w in work} | ({newest[0]} if newest else set())
             self._roms.prune(keep)
             self._state.rom_keys = len(self._roms.keys())
@@ -91,8 +93,11 @@ class Engine:
                 continue
             try:
                 await self._batch_on(work[0])
+            except (KeyError, TypeError, ValueError):
+                # A malformed challenge must not stop the other pairs: skip it for the rest of this run.
+                log.exception("challenge %s cannot be mined; skipping it", work[0].challenge_id)
+                self._broken.add((work[0].address, work[0].challenge_id))
             except Exception:
-                # A bad challenge body must not stop the other pairs; it is skipped until it closes.
                 log.exception("mining %s for %s failed", work[0].challenge_id, work[0].address[:20])
                 await self._idle(5.0)
 
