@@ -104,3 +104,18 @@ def test_render_shows_rates_progress_and_wallets() -> None:
     line = status_line(state)
     assert "found 2 accepted 1 pending 1" in line
     assert "**D01C05" in line and "32768/65536 expected" in line
+
+
+def test_donation_list_generated_once_and_tip_only_when_set(tmp_path: Path) -> None:
+    from scavenger.miner.donate import load_donation_list
+
+    first = load_donation_list(tmp_path, "mainnet", None)
+    assert first.generated and len(first.addresses) == 3
+    assert set(first.owned) == set(first.addresses)
+    seeds = (tmp_path / "donate_list_seed.txt").read_bytes()
+    tip = Wallet.generate("mainnet").address
+    again = load_donation_list(tmp_path, "mainnet", tip)
+    assert again.addresses == [*first.addresses, tip]
+    assert tip not in again.owned
+    assert (tmp_path / "donate_list_seed.txt").read_bytes() == seeds  # never rewritten
+    assert (tmp_path / "donate_list.txt").read_text().split() == first.addresses  # the tip is not written
