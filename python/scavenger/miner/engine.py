@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 TARGET_BATCH_SECONDS = 1.0
 MAX_BATCH = 1 << 26
 NONCE_LIMIT = (1 << 64) - 1
+PROGRESS_SAVE_SECONDS = 10.0
 
 
 class Engine:
@@ -52,6 +53,8 @@ class Engine:
         # Start small: the first batch measures the real speed (1 GiB ROM vs a test ROM differ 10x).
         self._batch = max(16, 8 * threads)
         self._progress = journal.all_progress()
+        self._dirty: set[tuple[str, str]] = set()
+        self._saved_at = time.monotonic()
         self._open: list[StoredChallenge] = []
         # Pairs whose challenge cannot be mined (malformed field): skipped, not retried every batch.
         self._broken: set[tuple[str, str]] = set()
@@ -78,6 +81,12 @@ class Engine:
         return [(str(c.body["no_pre_mine"]), c.deadline) for c in self._open]
 
     async def run(self) -> None:
+        try:
+            await self._loop()
+        finally:
+            self.flush_progress()
+
+    async def _loop(self) -> None:
         while not self._stop.is_set():
             work = self._plan()
             # Keep the newest challenge's ROM even when it is fully solved: the next hourly challenge of the
@@ -163,7 +172,19 @@ class Engine:
             self._on_solution()
         else:
             self._progress[key] = (start + count, tried)
-            self._journal.save_progress(work.address, work.challenge_id, start + count, tried)
+            self._dirty.add(key)
+            if time.monotonic() - self._saved_at >= PROGRESS_SAVE_SECONDS:
+                self.flush_progress()
+
+    def flush_progress(self) -> None:
+        """Persist search positions. Done every few seconds, not every batch: an fsync per batch costs
+        mining time, and a crash then only repeats a few seconds of hashes (found solutions are always
+        committed at once)."""
+        for address, challenge_id in sorted(self._dirty):
+            next_nonce, tried = self._progress[(address, challenge_id)]
+            self._journal.save_progress(address, challenge_id, next_nonce, tried)
+        self._dirty.clear()
+        self._saved_at = time.monotonic()
 
     def _tune(self, count: int, hashes: int, elapsed: float, *, found: bool) -> None:
         # An early exit (solution found) says nothing about the speed of a full batch.
