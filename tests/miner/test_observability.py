@@ -112,6 +112,14 @@ def test_stats_reporter_and_metrics_are_fed(
         assert metrics['scavenger_solutions{instance="miner-1",state="accepted"}'] >= 1
         assert metrics['scavenger_wallets{instance="miner-1",registration="registered"}'] == 1
         assert 'scavenger_hashrate{instance="miner-1",window="60s"}' in metrics
+        # Challenges are journalled as the server sent them (same fields, values and order).
+        current = httpx.get(f"{sim.url}/challenge", timeout=5).json()["challenge"]
+        journal = root / "1" / "miner-1" / "journal.sqlite3"
+        sql = "SELECT body FROM challenges WHERE challenge_id = ?"
+        wait_for(lambda: bool(query(journal, sql, (current["challenge_id"],))), 10, "journal", miner.log_tail)
+        stored = json.loads(query(journal, sql, (current["challenge_id"],))[0][0])
+        assert list(stored.items()) == list(current.items())
+
         assert miner.terminate() == 0
         assert TOKEN not in miner.log_path.read_text()
 

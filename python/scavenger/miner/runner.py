@@ -84,12 +84,35 @@ def _make_client(config: MinerConfig, on_response: Callable[[Any], None]) -> Any
     return ScavengerClient(config.base_url, retry=retry, on_response=on_response)
 
 
+class RawChallenges:
+    """The ``challenge`` objects of recent /challenge replies exactly as received (via the client's
+    on_response hook), so the journal stores the server's JSON rather than a re-serialised model."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self._keep = keep
+        self._by_id: dict[str, dict[str, Any]] = {}
+
+    def capture(self, event: Any) -> None:
+        body = getattr(event, "body", None)
+        if getattr(event, "endpoint", None) != "challenge" or not isinstance(body, dict):
+            return
+        challenge = body.get("challenge")
+        if isinstance(challenge, dict) and isinstance(challenge.get("challenge_id"), str):
+            self._by_id[challenge["challenge_id"]] = challenge
+            while len(self._by_id) > self._keep:
+                del self._by_id[next(iter(self._by_id))]
+
+    def get(self, challenge_id: str) -> dict[str, Any] | None:
+        return self._by_id.get(challenge_id)
+
+
 class Miner:
     def __init__(self, config: MinerConfig, *, console: Console | None = None) -> None:
         self.config = config
         self.console = console
         self.stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._raw_challenges = RawChallenges()
 
     def request_stop(self) -> None:
         if not self.stop.is_set():
@@ -127,8 +150,15 @@ class Miner:
         reporter.register_miner(lease.instance_id)
         reporter_task = reporter.start()
         metrics_server = start_metrics(state, config.metrics_port)
+        raw_challenges = RawChallenges()
+
+        def on_response(event: Any) -> None:
+            raw_challenges.capture(event)
+            reporter.record_api_event(event)
+
+        self._raw_challenges = raw_challenges
         try:
-            async with _make_client(config, reporter.record_api_event) as client:
+            async with _make_client(config, on_response) as client:
                 await self._mine(client, journal, state, wallets, reporter, lease)
         finally:
             with contextlib.suppress(Exception):
@@ -196,7 +226,9 @@ class Miner:
         engine_box.append(engine)
         submitter = Submitter(api, journal, state, stop, wallets, registrar)
         submitter_box.append(submitter)
-        poller = ChallengePoller(api, journal, state, stop, on_new_challenge, config.poll_interval)
+        poller = ChallengePoller(
+            api, journal, state, stop, on_new_challenge, config.poll_interval, self._raw_challenges.get
+        )
 
         self._spawn(registrar.run(), "registrar")
         self._spawn(poller.run(), "challenge poller")

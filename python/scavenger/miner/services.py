@@ -90,8 +90,10 @@ class ChallengePoller:
         stop: asyncio.Event,
         on_new: Callable[[], None],
         interval: float,
+        raw_challenge: Callable[[str], dict[str, Any] | None] = lambda _cid: None,
     ) -> None:
         self._api = api
+        self._raw_challenge = raw_challenge
         self._journal = journal
         self._state = state
         self._stop = stop
@@ -107,6 +109,10 @@ class ChallengePoller:
         self._state.api_status = f"challenge: {code}"
         if code == "active":
             challenge = plain(_get(reply, "challenge"))
+            # Prefer the reply exactly as the server sent it (the typed model could normalise something).
+            raw = self._raw_challenge(str(challenge.get("challenge_id")))
+            if raw is not None:
+                challenge = raw
             missing = [f for f in CHALLENGE_FIELDS if not isinstance(challenge.get(f), str)]
             if missing:
                 raise ValueError(f"/challenge reply lacks {', '.join(missing)}: {challenge!r}")
