@@ -205,9 +205,33 @@ def claim_slot(
     raise SlotError(f"no free slot found under {root}")
 
 
-def _probe_alive(lock_path: Path) -> bool:
-    # A shared, non-blocking probe: it fails only if someone holds the exclusive lock, and never blocks or
-    # changes who owns the slot.
+def _locally_locked_inodes(proc_locks: Path = Path("/proc/locks")) -> set[tuple[int, int, int]] | None:
+    """(major, minor, inode) of files locked by any process of this kernel (Linux /proc/locks), read
+    without taking any lock."""
+    try:
+        text = proc_locks.read_text()
+    except OSError:
+        return None
+    inodes = set()
+    for line in text.splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 00:2e:5678 0 EOF"; blocked waiters carry "->" after the index.
+        if len(fields) >= 6 and fields[1] != "->":
+            with contextlib.suppress(ValueError):
+                major, minor, inode = fields[5].split(":")
+                inodes.add((int(major, 16), int(minor, 16), int(inode)))
+    return inodes
+
+
+def _probe_alive(lock_path: Path, local: set[tuple[int, int, int]] | None) -> bool:
+    try:
+        st = lock_path.stat()
+        if local is not None and (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino) in local:
+            return True
+    except OSError:
+        return False
+    # Not held by this kernel (or not Linux): a shared, non-blocking probe catches a holder on another host
+    # sharing the folder over NFS. It never blocks and never changes who owns the slot.
     try:
         fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -233,6 +257,7 @@ def count_wallets(directory: Path) -> int:
 
 def list_slots(root: Path) -> list[SlotInfo]:
     infos = []
+    local = _locally_locked_inodes()
     for number in _existing_numbers(root):
         lock_path = slot_dir(root, number) / LOCK_NAME
         infos.append(
@@ -240,7 +265,7 @@ def list_slots(root: Path) -> list[SlotInfo]:
                 number=number,
                 path=slot_dir(root, number),
                 holder=_read_holder(lock_path),
-                alive=_probe_alive(lock_path),
+                alive=_probe_alive(lock_path, local),
                 wallet_count=count_wallets(wallets_dir(root, number)),
             )
         )
