@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 JOURNAL_NAME = "journal.sqlite3"
 STATUS_INTERVAL = 10.0
-SHUTDOWN_GRACE = 5.0
+SHUTDOWN_GRACE = 3.0
 
 
 def journal_path(lease: SlotLease) -> Path:
@@ -71,6 +71,8 @@ def _make_reporter(config: MinerConfig, lease: SlotLease) -> Any:
             interval=config.stats_report_interval,
             container_id=default_container_id(os.environ),
             default_miner_id=lease.instance_id,
+            # Batch (1 s) + request grace (3 s) + this stay within Docker's default 10 s stop timeout.
+            close_timeout=2.0,
         )
     )
 
