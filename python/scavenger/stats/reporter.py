@@ -245,7 +245,8 @@ class StatsReporter:
                 "wallet_addr": _field(event, "address", "wallet_addr"),
                 "endpoint": endpoint,
                 "url": str(_field(event, "url") or endpoint),
-                "status": int(status) if status is not None else None,
+                # Only real HTTP statuses: anything else (0 for "no reply"...) would get the row rejected.
+                "status": int(status) if status is not None and 100 <= int(status) <= 599 else None,
                 "payload": _field(event, "payload", "request"),
                 "api_response": _field(event, "body", "json", "api_response", "response"),
                 # The backend's limit; a longer text would get the whole row rejected.
