@@ -287,10 +287,7 @@ fn _rom_intermediates<'py>(
     let gen = py.detach(|| crate::rom::TwoStep::new(&seed, size as usize, pre_size, mixing));
     let out = PyDict::new(py);
     out.set_item("seed", PyBytes::new(py, &seed))?;
-    out.set_item(
-        "pre_rom",
-        PyBytes::new(py, &gen.pre[..gen.pre.len().min(4096)]),
-    )?;
+    out.set_item("pre_rom", PyBytes::new(py, &gen.pre_prefix(4096)))?;
     out.set_item(
         "base",
         PyBytes::new(py, &gen.base[..gen.base.len().min(4096)]),

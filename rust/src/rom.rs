@@ -159,7 +159,6 @@ pub fn diffs(seed: &[u8]) -> [u32; 128] {
 
 /// Everything needed to produce any TwoStep chunk: `chunk_i = pre[i mod nsc] XOR mix[base[i]]`.
 pub struct TwoStep {
-    pub pre: Vec<u8>,
     pub base: Vec<u8>,
     pub diffs: [u32; 128],
     pre_words: Vec<u64>,
@@ -185,6 +184,7 @@ impl TwoStep {
         });
         let diffs = diffs(seed);
         let pre_words = to_words(&pre);
+        drop(pre);
         // base[i] is one byte, so the XOR of the mixed sources takes only 256 distinct values.
         let mut mix = vec![[0u64; 8]; 256];
         for (b, m) in mix.iter_mut().enumerate() {
@@ -197,7 +197,6 @@ impl TwoStep {
             }
         }
         TwoStep {
-            pre,
             base,
             diffs,
             pre_words,
@@ -215,6 +214,14 @@ impl TwoStep {
             c[k] = self.pre_words[src + k] ^ m[k];
         }
         c
+    }
+
+    /// The first `n` bytes of the pre-ROM.
+    pub fn pre_prefix(&self, n: usize) -> Vec<u8> {
+        let words = &self.pre_words[..n.div_ceil(8).min(self.pre_words.len())];
+        let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        out.truncate(n);
+        out
     }
 
     pub fn chunk_bytes(&self, i: usize) -> [u8; 64] {
