@@ -17,6 +17,8 @@ ARG RUNTIME_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE} AS base
+# Lets `docker image prune --filter label=midnight-scavenger.image` drop this project's stale builds only.
+LABEL midnight-scavenger.image=app
 ARG APP_UID=10001
 ARG APP_GID=10001
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -56,6 +58,7 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=180s --retries=3 CMD ["s
 
 # ---------------------------------------------------------------------------------------------------------
 FROM ${BUILDER_IMAGE} AS builder
+LABEL midnight-scavenger.image=builder
 ARG WHEEL_SOURCE=build
 ARG PIP_OFFLINE=0
 ENV PATH=/opt/build/bin:/usr/local/cargo/bin:/opt/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

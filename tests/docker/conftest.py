@@ -3,9 +3,13 @@ pytest -ra, when no engine answers; the manifest checks run everywhere."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +26,9 @@ from .dockerlib import (
     image_exists,
     run,
 )
+
+LOCK_PATH = Path(tempfile.gettempdir()) / "midnight-scavenger-docker-tests.lock"
+LOCK_WAIT = 600.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,31 @@ def docker_engine() -> None:
 
 
 @pytest.fixture(scope="session")
-def compose(docker_engine: None) -> list[str]:
+def docker_lock(docker_engine: None, progress: Progress) -> Iterator[None]:
+    """One Docker test session at a time per machine: concurrent runs (several developers' suites on one
+    engine) would retag images under each other's builds and share the node's single swarm."""
+    with LOCK_PATH.open("a") as handle:
+        deadline = time.monotonic() + LOCK_WAIT
+        announced = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    pytest.skip(f"Docker tests skipped: another run held {LOCK_PATH} for {LOCK_WAIT:.0f} s")
+                if not announced:
+                    progress(f"waiting for another Docker test run to finish ({LOCK_PATH})")
+                    announced = True
+                time.sleep(2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def compose(docker_lock: None) -> list[str]:
     command = compose_command()
     if command is None:
         pytest.skip("Docker tests skipped: neither `docker compose` nor `docker-compose` works")
@@ -95,4 +126,9 @@ def images(compose: list[str], progress: Progress, tmp_path_factory: pytest.Temp
     run([*compose, "--env-file", str(empty_env_file), "--project-name", "scavenger-e2e-build",
          "build", "miner", "stats-db"], timeout=1200, env=env)
     progress(f"images built in {time.monotonic() - started:.0f} s")
+    # Each rebuild leaves the previous images and the ~1.2 GB builder stage untagged; on a CI machine that
+    # piles up run after run. Only this project's untagged images go (label set in the Dockerfiles), and
+    # only old ones: a build running elsewhere (docker compose by hand) may still use recent ones.
+    run(["docker", "image", "prune", "--force", "--filter", "label=midnight-scavenger.image",
+         "--filter", "until=6h"], timeout=300)
     return BuiltImages(compose=compose, build_env=build_env, progress=progress)

@@ -150,6 +150,14 @@ class ComposeProject:
         states = json.loads(result.stdout)
         return [str(item["State"].get("Health", {}).get("Status", "none")) for item in states]
 
+    def started_at(self, service: str) -> dict[str, str]:
+        """Container id -> start time of every container of ``service``."""
+        ids = self.container_ids(service)
+        if not ids:
+            return {}
+        result = run(["docker", "inspect", *ids], timeout=30)
+        return {str(item["Id"]): str(item["State"]["StartedAt"]) for item in json.loads(result.stdout)}
+
     def wait_healthy(self, service: str, count: int, timeout: float) -> None:
         def probe() -> bool | None:
             states = self.health(service)

@@ -142,8 +142,12 @@ def test_scaled_miners_mine_report_stats_and_keep_their_wallets_across_restart(
     say(f"PostgreSQL: {miners_reporting} miners in `stats`, {solution_rows} solution rows in `api_return`")
 
     say("docker compose restart miner")
+    before = stack.started_at("miner")
     stack("restart", "miner", timeout=180)
     stack.wait_healthy("miner", MINERS, timeout=180)
+    restarted = stack.started_at("miner")
+    assert restarted.keys() == before.keys(), "restart must keep the containers, not replace them"
+    assert all(restarted[c] != before[c] for c in before), "not every miner container was restarted"
     after = wallets_by_slot(stack)
     assert after == wallets, f"wallets changed across restart:\nbefore {wallets}\nafter  {after}"
     slot_dirs = sorted(p.name for p in config_dir.iterdir() if p.name.isdigit())
