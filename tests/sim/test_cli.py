@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -64,3 +65,11 @@ def test_bad_flags_fail_with_a_clear_message(tmp_path: Path) -> None:
             [*CLI, "--state", str(tmp_path / "x.sqlite3"), *flags], capture_output=True, text=True, timeout=30
         )
         assert done.returncode != 0 and text in done.stderr, done.stderr
+
+
+def test_environment_variables_configure_the_simulator(tmp_path: Path) -> None:
+    env = {**os.environ, "SCAVENGER_SIM_DIFFICULTY": "0000000Z"}
+    done = subprocess.run(
+        [*CLI, "--state", str(tmp_path / "y.sqlite3")], capture_output=True, text=True, timeout=30, env=env
+    )
+    assert done.returncode != 0 and "difficulty '0000000Z'" in done.stderr, done.stderr

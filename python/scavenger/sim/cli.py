@@ -70,9 +70,16 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 @click.command("simulate")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--host",
+    envvar="SCAVENGER_SIM_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on.",
+)
 @click.option(
     "--port",
+    envvar="SCAVENGER_SIM_PORT",
     default=8088,
     show_default=True,
     type=click.IntRange(0, 65535),
@@ -81,6 +88,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 @click.option(
     "--state",
     "state_path",
+    envvar="SCAVENGER_SIM_STATE",
     default="sim.sqlite3",
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
@@ -88,6 +96,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 )
 @click.option(
     "--challenge-period",
+    envvar="SCAVENGER_SIM_CHALLENGE_PERIOD",
     default=3600.0,
     show_default=True,
     type=click.FloatRange(min=1.0),
@@ -95,6 +104,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 )
 @click.option(
     "--days",
+    envvar="SCAVENGER_SIM_DAYS",
     default=21,
     show_default=True,
     type=click.IntRange(1, 99),
@@ -102,18 +112,21 @@ def _exit_with_parent(parent_pid: int) -> None:
 )
 @click.option(
     "--start",
+    envvar="SCAVENGER_SIM_START",
     default="now",
     show_default=True,
     help="First challenge time: 'now', +/-N[smhd] relative to now, or ISO-8601.",
 )
 @click.option(
     "--difficulty",
+    envvar="SCAVENGER_SIM_DIFFICULTY",
     default=DEFAULT_DIFFICULTY,
     show_default=True,
     help="8-hex mask, or a comma list used round-robin per challenge.",
 )
 @click.option(
     "--network",
+    envvar="SCAVENGER_SIM_NETWORK",
     type=click.Choice(["mainnet", "testnet"]),
     default="mainnet",
     show_default=True,
@@ -130,6 +143,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 )
 @click.option(
     "--rate-limit",
+    envvar="SCAVENGER_SIM_RATE_LIMIT",
     default=0,
     show_default=True,
     type=click.IntRange(min=0),
@@ -137,6 +151,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 )
 @click.option(
     "--rate-window",
+    envvar="SCAVENGER_SIM_RATE_WINDOW",
     default=1.0,
     show_default=True,
     type=click.FloatRange(min=0.01),
@@ -145,14 +160,20 @@ def _exit_with_parent(parent_pid: int) -> None:
 @click.option(
     "--faults",
     "faults_json",
+    envvar="SCAVENGER_SIM_FAULTS",
     default=None,
     help='JSON fault rule or list, e.g. \'{"kind": "503", "count": 2}\' (see docs/simulator.md).',
 )
 @click.option(
-    "--seed", "seed_hex", default=None, help="Schedule seed (hex) for a new state file; random if unset."
+    "--seed",
+    "seed_hex",
+    envvar="SCAVENGER_SIM_SEED",
+    default=None,
+    help="Schedule seed (hex) for a new state file; random if unset.",
 )
 @click.option(
     "--daily-pool-star",
+    envvar="SCAVENGER_SIM_DAILY_POOL_STAR",
     default=DEFAULT_DAILY_POOL_STAR,
     show_default=True,
     type=click.IntRange(min=0),
@@ -172,7 +193,11 @@ def _exit_with_parent(parent_pid: int) -> None:
     help="Exit when this process is gone (scavenger.sim.testing: no simulator outlives a test run).",
 )
 @click.option(
-    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
+    "--log-level",
+    envvar="SCAVENGER_SIM_LOG_LEVEL",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
 )
 def simulate(
     host: str,
