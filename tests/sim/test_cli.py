@@ -56,10 +56,13 @@ def test_top_level_cli_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
 
 
 def test_bad_flags_fail_with_a_clear_message(tmp_path: Path) -> None:
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("these are not the pages you are looking for\n" * 200)
     for flags, text in [
         (["--start", "tomorrow"], "start 'tomorrow'"),
         (["--difficulty", "12"], "difficulty '12'"),
         (["--challenge-period", "0.1"], "--challenge-period"),
+        (["--state", str(not_a_database)], "cannot use state file"),
     ]:
         done = subprocess.run(
             [*CLI, "--state", str(tmp_path / "x.sqlite3"), *flags], capture_output=True, text=True, timeout=30

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime
@@ -243,6 +244,8 @@ def simulate(
             for item in spec if isinstance(spec, list) else [spec]:
                 faults.add(FaultRule.from_json(item))
         limiter = RateLimiter(rate_limit, rate_window)
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot use state file {state_path}: {exc}") from None
     except (ValueError, FaultSpecError) as exc:
         raise click.ClickException(str(exc)) from None
 
