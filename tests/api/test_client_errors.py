@@ -122,7 +122,7 @@ async def test_donation_errors(sim: SimulatorHandle, wallet: Wallet, other_walle
 
 
 async def test_infrastructure_errors_from_the_simulator(sim: SimulatorHandle) -> None:
-    async with ScavengerClient(sim.url, retry=NO_RETRY, timeout=0.5) as api:
+    async with ScavengerClient(sim.url, retry=NO_RETRY, timeout=3.0) as api:
         sim.add_fault("429", retry_after=7)
         with pytest.raises(errors.RateLimited) as limited:
             await api.get_challenge()
@@ -139,7 +139,7 @@ async def test_infrastructure_errors_from_the_simulator(sim: SimulatorHandle) ->
         with pytest.raises(errors.BotPage, match="Vercel Security Checkpoint") as page:
             await api.get_challenge()
         assert page.value.status == 429
-        sim.add_fault("slow", delay=2.0, endpoints=["challenge"])
+        sim.add_fault("slow", delay=5.0, endpoints=["challenge"])
         with pytest.raises(errors.ApiTimeout) as timeout:
             await api.get_challenge()
         assert timeout.value.status is None

@@ -100,16 +100,17 @@ async def test_timed_out_submission_that_was_accepted_counts_as_success(
     sim: SimulatorHandle, wallet: Wallet
 ) -> None:
     events: list[ApiEvent] = []
-    async with ScavengerClient(sim.url, retry=FAST, timeout=0.5, on_response=events.append) as api:
+    async with ScavengerClient(sim.url, retry=FAST, timeout=2.0, on_response=events.append) as api:
         await api.register(wallet.address, wallet.sign(TERMS), wallet.pubkey_hex)
         state = await api.get_challenge()
         challenge = state.challenge  # type: ignore[union-attr]
         nonce = find_nonce(challenge.model_dump(), wallet.address, rom_size=SMALL_ROM, pre_size=SMALL_PRE)
-        sim.add_fault("slow", delay=1.5, count=1, endpoints=["solution"])
+        sim.add_fault("slow", delay=4.0, count=1, endpoints=["solution"])
         result = await api.submit_solution(wallet.address, challenge.challenge_id, nonce)
     assert result.receipt is None and result.already_existed
     # the first attempt never answered in time; the retry found our solution stored
-    assert [(e.status, e.attempt) for e in events if e.endpoint == "solution"] == [(400, 2)]
+    replies = [(e.status, e.attempt) for e in events if e.endpoint == "solution"]
+    assert len(replies) == 1 and replies[0][0] == 400 and replies[0][1] >= 2
 
     # a restarted miner knows from its journal that it sent this nonce: still success
     async with ScavengerClient(sim.url, retry=NO_RETRY) as fresh:
@@ -124,14 +125,14 @@ async def test_timed_out_submission_that_was_accepted_counts_as_success(
 async def test_timed_out_donation_and_undo_are_recognised_on_retry(
     sim: SimulatorHandle, wallet: Wallet, other_wallet: Wallet
 ) -> None:
-    async with ScavengerClient(sim.url, retry=FAST, timeout=0.5) as api:
+    async with ScavengerClient(sim.url, retry=FAST, timeout=2.0) as api:
         for w in (wallet, other_wallet):
             await api.register(w.address, w.sign(TERMS), w.pubkey_hex)
-        sim.add_fault("slow", delay=1.5, count=1, endpoints=["donate_to"])
+        sim.add_fault("slow", delay=4.0, count=1, endpoints=["donate_to"])
         message = f"Assign accumulated Scavenger rights to: {other_wallet.address}"
         done = await api.donate_to(other_wallet.address, wallet.address, wallet.sign(message))
         assert done.already_done and done.destination_address == other_wallet.address
-        sim.add_fault("slow", delay=1.5, count=1, endpoints=["donate_to"])
+        sim.add_fault("slow", delay=4.0, count=1, endpoints=["donate_to"])
         undo_message = f"Assign accumulated Scavenger rights to: {wallet.address}"
         undone = await api.donate_to(wallet.address, wallet.address, wallet.sign(undo_message))
         assert undone.already_done and undone.is_undo
