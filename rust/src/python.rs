@@ -335,6 +335,12 @@ fn _hprime<'py>(
     Ok(PyBytes::new(py, &out))
 }
 
+/// Which four-lane BLAKE2b kernel this CPU runs ("avx512vl", "avx2" or "portable").
+#[pyfunction]
+fn _simd_kernel() -> &'static str {
+    crate::lanes::kernels().name
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -343,5 +349,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_rom_intermediates, m)?)?;
     m.add_function(wrap_pyfunction!(_vm_init, m)?)?;
     m.add_function(wrap_pyfunction!(_hprime, m)?)?;
+    m.add_function(wrap_pyfunction!(_simd_kernel, m)?)?;
     Ok(())
 }

@@ -5,9 +5,9 @@
 use crate::blake2b::{self, hprime, hprime_stream, State};
 use crate::error::CoreError;
 
-/// Upper bound on the ROM size we accept (the generation is streamed, but the per-chunk base
-/// table is `size/64` bytes).
-pub const MAX_SIZE: u64 = 1 << 37;
+/// Upper bound on the ROM size we accept (16 GiB): the generation is streamed, but the
+/// per-chunk base table is `size/64` bytes and the digest takes about 1.2 s per GiB.
+pub const MAX_SIZE: u64 = 1 << 34;
 const MAX_MIXING: u64 = 1 << 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

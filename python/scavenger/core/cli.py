@@ -6,6 +6,7 @@ import os
 
 import click
 
+from scavenger._core import _simd_kernel
 from scavenger.core.bench import RateResult, build_rom, cpu_model, run_steps
 
 
@@ -72,7 +73,7 @@ def _human(n: float) -> str:
 @click.option("--only", is_flag=True, help="Measure only N threads instead of 1..N.")
 def bench(threads: int, seconds: float, rom_size: int, pre_size: int, only: bool) -> None:
     """Benchmark the AshMaize core: ROM build, peak RSS, hashes/second per thread count."""
-    click.echo(f" * CPU       {cpu_model()} ({os.cpu_count()} logical CPUs)")
+    click.echo(f" * CPU       {cpu_model()} ({os.cpu_count()} logical CPUs), BLAKE2b lanes: {_simd_kernel()}")
     click.echo(f" * ROM       TwoStep size {_human(rom_size)}, pre {_human(pre_size)}, mixing 4")
     try:
         built = build_rom(rom_size, pre_size)
