@@ -101,6 +101,7 @@ def test_render_shows_rates_progress_and_wallets() -> None:
     text = console.export_text()
     assert "miner-3" in text and "**D01C05" in text and "50% of expected" in text
     assert "registered" in text and "kH/s" in text
+    assert "32,768/65,536 (50%)" in text  # per-wallet progress against the expected hashes
     line = status_line(state)
     assert "found 2 accepted 1 pending 1" in line
     assert "**D01C05" in line and "32768/65536 expected" in line

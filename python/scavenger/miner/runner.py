@@ -143,6 +143,14 @@ class Miner:
         wallets = await asyncio.to_thread(store.ensure, config.max_wallets)
         log.info("%d wallet(s) in %s", len(wallets), lease.wallets_dir)
         journal = Journal(journal_path(lease))
+        backlog = journal.counts()
+        if backlog.found:
+            log.info(
+                "journal: %d solutions so far, %d accepted, %d pending (resubmitted now)",
+                backlog.found,
+                backlog.accepted,
+                backlog.pending,
+            )
         state = MinerState(
             instance_id=lease.instance_id, slot=lease.number, threads=config.threads, base_url=config.base_url
         )

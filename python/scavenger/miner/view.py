@@ -83,16 +83,22 @@ def render(state: MinerState) -> Group:
     )
 
     wallets = Table(title="wallets", expand=True, title_justify="left")
-    for column in ("address", "registration", "found", "accepted", "pending", "donation"):
+    for column in ("address", "registration", "found", "accepted", "pending", "donation", "mining now"):
         wallets.add_column(column)
+    current = state.current
     for w in state.wallets.values():
         reg = w.registration + (f" ({w.registration_error})" if w.registration_error else "")
-        wallets.add_row(_short(w.address), reg, str(w.found), str(w.accepted), str(w.pending), w.donation)
+        mining = ""
+        if current is not None and current.address == w.address and state.phase == "mining":
+            share = 100 * current.tried / max(1.0, current.expected)
+            mining = f"{current.challenge_id} {current.tried:,}/{current.expected:,.0f} ({share:.0f}%)"
+        wallets.add_row(
+            _short(w.address), reg, str(w.found), str(w.accepted), str(w.pending), w.donation, mining
+        )
 
     challenges = Table(title="open challenges (nearest deadline first)", expand=True, title_justify="left")
     for column in ("challenge", "difficulty", "closes in", "solved by", "hashes tried", "progress"):
         challenges.add_column(column)
-    current = state.current
     for ch in state.challenges[:12]:
         mask = int(ch.difficulty, 16) if ch.difficulty else 0xFFFFFFFF
         expected = 2 ** (32 - bin(mask).count("1"))
