@@ -11,7 +11,10 @@ PY=${PYTHON:-.venv/bin/python}
     || { echo "prepare-wheelhouse: needs Python 3.11 (set PYTHON=...)" >&2; exit 1; }
 out=docker/wheelhouse
 rm -f "$out"/midnight_scavenger-*.whl
-echo "prepare-wheelhouse: building the project wheel (cargo reuses rust/target)" >&2
+# A target folder of its own: sharing rust/target with a concurrent `cargo build` or editable install
+# (several developers, one checkout) made maturin lose its output file. Incremental after the first run.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/rust/target/docker-wheel}
+echo "prepare-wheelhouse: building the project wheel (cargo target $CARGO_TARGET_DIR)" >&2
 "$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir "$out" .
 echo "prepare-wheelhouse: collecting dependency wheels" >&2
 "$PY" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$out" \
