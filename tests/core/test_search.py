@@ -144,3 +144,26 @@ def test_rom_shared_between_python_threads(rom: Rom) -> None:
     for w in workers:
         w.join()
     assert [results[i] for i in range(8)] == expected
+
+
+def test_rom_build_releases_the_gil() -> None:
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    ticker = threading.Thread(target=count)
+    ticker.start()
+    try:
+        started = time.perf_counter()
+        Rom(b"gil", size=128 << 20, pre_size=1 << 20)
+        took = time.perf_counter() - started
+    finally:
+        stop.set()
+        ticker.join()
+    # About one tick per millisecond while the build runs; a held GIL would allow almost none.
+    assert ticks > min(20, took * 1000 / 4)
