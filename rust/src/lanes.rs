@@ -310,7 +310,8 @@ mod tests {
         let mut v: Words4 = [[0; LANES]; 8];
         for k in 0..8 {
             for l in 0..LANES {
-                v[k][l] = (k as u64 * 0x9e37_79b9_7f4a_7c15) ^ (l as u64 * 0x1234_5678_9abc_def1);
+                v[k][l] = (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                    ^ (l as u64).wrapping_mul(0x1234_5678_9abc_def1);
             }
         }
         let mut expect = v;
