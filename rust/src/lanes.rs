@@ -1,8 +1,11 @@
 //! Four independent BLAKE2b chains in lockstep (multi-buffer). The VM's H' chains are
-//! `V <- B512(V)` on 64-byte values; hashing four nonces together lets one AVX2 instruction
+//! `V <- B512(V)` on 64-byte values; hashing four nonces together lets one 256-bit instruction
 //! advance all four chains. The layout is transposed: `v[word][lane]`.
 //!
-//! AVX2 is chosen at run time (the binary must run on CPUs without it), with a portable fallback.
+//! The kernel is chosen at run time (the binary must also run on CPUs without these
+//! extensions): AVX-512VL, else AVX2, else portable; `SCAVENGER_SIMD=avx2|portable` caps it.
+
+#![allow(clippy::needless_range_loop)] // index loops read clearer on transposed lane arrays
 
 use crate::blake2b::{self, IV};
 

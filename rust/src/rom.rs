@@ -90,7 +90,7 @@ pub fn validate(generation: Generation, size: u64) -> Result<(), CoreError> {
     if size == 0 {
         return Err(CoreError::value("size must be > 0"));
     }
-    if size % 64 != 0 {
+    if !size.is_multiple_of(64) {
         return Err(CoreError::value(format!(
             "size must be a multiple of 64, got {size}"
         )));
@@ -253,7 +253,7 @@ fn two_step(
         m[..8].copy_from_slice(&gen.chunk(2 * p));
         m[8..].copy_from_slice(&gen.chunk(2 * p + 1));
         let t = (p as u64 + 1) * 128;
-        let last = nb_chunks % 2 == 0 && p + 1 == full_pairs;
+        let last = nb_chunks.is_multiple_of(2) && p + 1 == full_pairs;
         blake2b::compress_words(&mut h, &m, t, last);
     }
     if nb_chunks % 2 == 1 {
