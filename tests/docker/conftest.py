@@ -18,6 +18,7 @@ from .dockerlib import (
     BUILDER_BASE,
     DB_IMAGE,
     POSTGRES_BASE,
+    REPO,
     RUNTIME_BASE,
     Progress,
     base_environment,
@@ -27,6 +28,7 @@ from .dockerlib import (
     run,
 )
 
+E2E_OVERLAY = Path(__file__).with_name("compose.e2e.yml")
 LOCK_PATH = Path(tempfile.gettempdir()) / "midnight-scavenger-docker-tests.lock"
 LOCK_WAIT = 600.0
 
@@ -123,12 +125,18 @@ def images(compose: list[str], progress: Progress, tmp_path_factory: pytest.Temp
     empty_env_file.write_text("")
     progress(f"docker compose build (WHEEL_SOURCE={source}; Rust compile in the builder stage takes ~2 min)")
     started = time.monotonic()
+    build_started = time.time()
+    services = ["miner", "stats-db"]
+    if source == "build":
+        # Tags the builder stage from the same cache, so the prune below keeps it for the next run.
+        services.append("builder-cache")
     run([*compose, "--env-file", str(empty_env_file), "--project-name", "scavenger-e2e-build",
-         "build", "miner", "stats-db"], timeout=1200, env=env)
+         "--file", str(REPO / "docker-compose.yml"), "--file", str(E2E_OVERLAY), "build", *services],
+        timeout=1200, env=env)
     progress(f"images built in {time.monotonic() - started:.0f} s")
     # Each rebuild leaves the previous images and the ~1.2 GB builder stage untagged; on a CI machine that
     # piles up run after run. Only this project's untagged images go (label set in the Dockerfiles), and
-    # only old ones: a build running elsewhere (docker compose by hand) may still use recent ones.
+    # only those older than this build.
     run(["docker", "image", "prune", "--force", "--filter", "label=midnight-scavenger.image",
-         "--filter", "until=6h"], timeout=300)
+         "--filter", f"until={int(build_started)}"], timeout=300)
     return BuiltImages(compose=compose, build_env=build_env, progress=progress)
