@@ -45,9 +45,9 @@ fi
 WORK=$(mktemp -d /var/tmp/scavenger-rootfs.XXXXXX)
 cleanup() {
     for dir in "$WORK"/*; do
-        [ -d "$dir/proc" ] && umount "$dir/proc" 2>/dev/null || true
+        if [ -d "$dir/proc" ]; then umount "$dir/proc" 2>/dev/null || true; fi
     done
-    rm -rf "$WORK"
+    rm -rf --one-file-system "$WORK"
 }
 trap cleanup EXIT
 

@@ -11,7 +11,7 @@ data=${SCAVENGER_DATA_DIR:-/var/lib/scavenger}
 # Kubernetes StatefulSet: pod `miner-3` mines slot 4 (ordinals start at 0, slots at 1), so each pod keeps
 # its wallets across rescheduling without any lock race.
 if [ "${INSTANCE_SLOT_FROM_ORDINAL:-false}" = true ] && [ -z "${INSTANCE_SLOT:-}" ]; then
-    host=${HOSTNAME:-$(hostname)}
+    host=$(uname -n)
     ordinal=${host##*-}
     case $ordinal in
         '' | *[!0-9]*)
@@ -37,6 +37,12 @@ if [ "$(id -u)" = 0 ]; then
     exec setpriv --reuid="$uid" --regid="$gid" --init-groups --inh-caps=-all --bounding-set=-all -- "$@"
 fi
 
+# Only the commands that keep wallets need the config folder; the stats backend and the simulator run
+# fine as any uid without it.
+case "${1:-}:${2:-}" in
+    scavenger:mine | scavenger:demo | scavenger:donate | scavenger:slots | scavenger:wallet) ;;
+    *) exec "$@" ;;
+esac
 if [ ! -w "$conf" ]; then
     echo "scavenger-entrypoint: $conf is not writable by uid $(id -u); give it to that uid on the host" \
         "(chown -R $(id -u) <folder>) or start the container as root so it can fix the ownership" >&2
