@@ -3,7 +3,7 @@
 #
 # Where the native wheel comes from (build argument WHEEL_SOURCE):
 #   build     (default)  the `builder` stage compiles rust/ with maturin (release profile)
-#   prebuilt             the wheel docker/wheelhouse/midnight_scavenger-*.whl made on the host by
+#   prebuilt             the wheel docker/prebuilt/midnight_scavenger-*.whl made on the host by
 #                        docker/prepare-wheelhouse.sh is used as is: nothing is compiled, so BUILDER_IMAGE
 #                        may then be any image with /bin/sh (e.g. the runtime image itself)
 # An argument rather than a separate target, because the classic builder (Docker 20.10 without BuildKit,
@@ -42,11 +42,8 @@ RUN set -eu; \
     python3 -m venv /opt/scavenger; \
     mkdir -p /usr/local/bin/config /var/lib/scavenger; \
     chown scavenger:scavenger /usr/local/bin/config /var/lib/scavenger
-COPY docker/entrypoint.sh /usr/local/bin/scavenger-entrypoint
-COPY docker/healthcheck.py /usr/local/bin/scavenger-healthcheck
 COPY docker/install-wheels.sh /usr/local/lib/scavenger/install-wheels.sh
-RUN chmod 0755 /usr/local/bin/scavenger-entrypoint /usr/local/bin/scavenger-healthcheck \
-        /usr/local/lib/scavenger/install-wheels.sh
+RUN chmod 0755 /usr/local/lib/scavenger/install-wheels.sh
 WORKDIR /home/scavenger
 # Wallet seeds, slot locks, journals and the shared donation list: back this up (docs/docker.md).
 VOLUME ["/usr/local/bin/config"]
@@ -92,11 +89,11 @@ RUN set -eu; \
     [ "${WHEEL_SOURCE}" = build ] || exit 0; \
     maturin build --release --locked --out /wheels --interpreter python3
 # After the compile step, so refreshing the host wheel never invalidates the cached Rust build.
-COPY docker/wheelhouse/README.md docker/wheelhouse/midnight_scavenger-* /tmp/prebuilt/
+COPY docker/prebuilt/README.md docker/prebuilt/midnight_scavenger-* /tmp/prebuilt/
 RUN set -eu; \
     [ "${WHEEL_SOURCE}" = prebuilt ] || exit 0; \
     cp /tmp/prebuilt/midnight_scavenger-*.whl /wheels/ 2>/dev/null || { \
-        echo "WHEEL_SOURCE=prebuilt but docker/wheelhouse has no midnight_scavenger-*.whl:" \
+        echo "WHEEL_SOURCE=prebuilt but docker/prebuilt has no midnight_scavenger-*.whl:" \
              "run docker/prepare-wheelhouse.sh first" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -105,6 +102,9 @@ ARG PIP_OFFLINE=0
 COPY --from=builder /wheels/ /tmp/wheels/
 COPY docker/wheelhouse/ /tmp/wheelhouse/
 # The wheel from the builder stage is installed by path; the wheelhouse only supplies dependencies.
-RUN rm -f /tmp/wheelhouse/midnight_scavenger-*.whl \
-    && PIP_OFFLINE="${PIP_OFFLINE}" /usr/local/lib/scavenger/install-wheels.sh /tmp/wheels /tmp/wheelhouse \
+RUN PIP_OFFLINE="${PIP_OFFLINE}" /usr/local/lib/scavenger/install-wheels.sh /tmp/wheels /tmp/wheelhouse \
     && rm -rf /tmp/wheels /tmp/wheelhouse
+# Last, so editing them never re-installs the Python packages above.
+COPY docker/entrypoint.sh /usr/local/bin/scavenger-entrypoint
+COPY docker/healthcheck.py /usr/local/bin/scavenger-healthcheck
+RUN chmod 0755 /usr/local/bin/scavenger-entrypoint /usr/local/bin/scavenger-healthcheck

@@ -8,7 +8,7 @@ wheel_dir=$1
 count=$(find "$wheel_dir" -maxdepth 1 -name 'midnight_scavenger-*.whl' | wc -l)
 if [ "$count" != 1 ]; then
     echo "install-wheels: expected exactly one midnight_scavenger-*.whl in $wheel_dir, found $count" >&2
-    echo "install-wheels: for the prebuilt target run docker/prepare-wheelhouse.sh first" >&2
+    echo "install-wheels: for WHEEL_SOURCE=prebuilt run docker/prepare-wheelhouse.sh first" >&2
     exit 1
 fi
 wheel=$(find "$wheel_dir" -maxdepth 1 -name 'midnight_scavenger-*.whl')
