@@ -64,3 +64,14 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+
+def test_a_second_run_in_the_same_folder_gets_the_new_port(tmp_path: Path) -> None:
+    # The demo keeps its simulator folder between runs; the first run's port file must not be trusted.
+    options = dict(rom_size=SMALL_ROM, pre_size=SMALL_PRE)
+    with running_simulator(tmp_path, **options) as first:
+        first_state = first.info()["state"]
+    with running_simulator(tmp_path, startup_timeout=20, **options) as second:
+        assert httpx.get(f"{second.url}/_sim/health").status_code == 200
+        assert second.info()["state"] == first_state

@@ -87,6 +87,9 @@ class SimulatorHandle:
             raise RuntimeError("simulator already running")
         self._starts += 1
         port_file = self.workdir / f"simulator.port.{self._starts}"
+        # A folder reused by a later run (the demo keeps its state) still holds the old process's port file;
+        # reading it would make us wait on a port nobody listens on.
+        port_file.unlink(missing_ok=True)
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
         if self.env:
