@@ -8,18 +8,14 @@ import click
 
 from scavenger._core import _simd_kernel
 from scavenger.core.bench import RateResult, build_rom, cpu_model, run_steps
+from scavenger.envparse import ConfigError, parse_size
 
 
 def _size(value: str) -> int:
-    """Parse ``1073741824``, ``1GiB``, ``16MiB``, ``64KiB`` (binary units)."""
-    text = value.strip().lower().removesuffix("b").removesuffix("i")
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    factor = units.get(text[-1:], 1)
-    number = text[:-1] if text[-1:] in units else text
     try:
-        return int(number) * factor
-    except ValueError as exc:
-        raise click.BadParameter(f"not a size: {value!r} (use e.g. 1073741824, 1GiB, 16MiB)") from exc
+        return parse_size("size", value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _size_option(ctx: click.Context, param: click.Parameter, value: object) -> int:

@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+from scavenger.envparse import ConfigError as ConfigError  # re-exported: callers catch it from here
+from scavenger.envparse import (
+    parse_bool,
+    parse_port,
+    parse_positive_float,
+    parse_positive_int,
+    parse_size,
+    parse_url,
+)
 
 DEFAULT_BASE_URL = "https://scavenger.prod.gd.midnighttge.io"
 DEFAULT_STATS_BACKEND_URL = "http://stats-backend:8080/insert_stat"
@@ -22,14 +31,6 @@ DEFAULT_PRE_SIZE = 16 << 20
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "critical")
 NETWORKS = ("mainnet", "testnet")
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the variable and the bad value."""
 
 
 def default_threads() -> int:
@@ -80,53 +81,6 @@ class MinerConfig:
         return _validated(replace(self, **parsed)) if parsed else self
 
 
-def _parse_positive_int(name: str, text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {text!r}")
-    return value
-
-
-def _parse_port(name: str, text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a port number 0-65535 (0 = off), got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise ConfigError(f"{name} must be a port number 0-65535 (0 = off), got {text!r}")
-    return value
-
-
-def _parse_positive_float(name: str, text: str) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a positive number of seconds, got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise ConfigError(f"{name} must be a positive number of seconds, got {text!r}")
-    return value
-
-
-def _parse_bool(name: str, text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false, got {text!r}")
-
-
-def _parse_url(name: str, text: str) -> str:
-    value = text.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{name} must be an http(s) URL, got {text!r}")
-    return value.rstrip("/")
-
-
 def _parse_choice(choices: tuple[str, ...]) -> Any:
     def parse(name: str, text: str) -> str:
         value = text.strip().lower()
@@ -135,17 +89,6 @@ def _parse_choice(choices: tuple[str, ...]) -> Any:
         return value
 
     return parse
-
-
-def _parse_size(name: str, text: str) -> int:
-    match = _SIZE_RE.match(text)
-    if not match:
-        raise ConfigError(f"{name} must be a size in bytes (e.g. 1073741824, 64MiB, 1GiB), got {text!r}")
-    unit = (match.group(2) or "").lower()[:1]
-    value = int(match.group(1)) * _SIZE_UNITS[unit]
-    if value < 1:
-        raise ConfigError(f"{name} must be a positive size, got {text!r}")
-    return value
 
 
 def _parse_text(name: str, text: str) -> str:
@@ -165,7 +108,7 @@ def _parse_path(name: str, text: str) -> Path:
 def _parse_slot(name: str, text: str) -> int | None:
     if not text.strip():
         return None
-    return _parse_positive_int(name, text)
+    return parse_positive_int(name, text)
 
 
 def _parse_tip(name: str, text: str) -> str | None:
@@ -180,31 +123,31 @@ def _parse_tip(name: str, text: str) -> str | None:
 # field -> (environment variable, parser). The environment names are the seed's where it had one.
 _FIELDS: dict[str, tuple[str, Any]] = {
     "log_level": ("APP_LOG_LEVEL", _parse_choice(LOG_LEVELS)),
-    "threads": ("MINER_THREADS", _parse_positive_int),
-    "max_wallets": ("MAX_WALLETS_PER_INSTANCE", _parse_positive_int),
-    "enable_stats": ("ENABLE_STATS_BACKEND", _parse_bool),
-    "stats_backend_url": ("STATS_BACKEND_URL", _parse_url),
-    "api_backend_url": ("API_BACKEND_URL", _parse_url),
-    "stats_report_interval": ("STATS_REPORT_INTERVAL", _parse_positive_float),
+    "threads": ("MINER_THREADS", parse_positive_int),
+    "max_wallets": ("MAX_WALLETS_PER_INSTANCE", parse_positive_int),
+    "enable_stats": ("ENABLE_STATS_BACKEND", parse_bool),
+    "stats_backend_url": ("STATS_BACKEND_URL", parse_url),
+    "api_backend_url": ("API_BACKEND_URL", parse_url),
+    "stats_report_interval": ("STATS_REPORT_INTERVAL", parse_positive_float),
     "stats_bearer_token": ("STATS_BEARER_TOKEN", _parse_text),
     "container_prefix": ("CONTAINER_PREFIX", _parse_text),
     "postgres_host": ("POSTGRES_HOST", _parse_text),
-    "postgres_port": ("POSTGRES_PORT", _parse_port),
+    "postgres_port": ("POSTGRES_PORT", parse_port),
     "postgres_user": ("POSTGRES_USER", _parse_text),
     "postgres_password": ("POSTGRES_PASSWORD", _parse_text),
     "postgres_db": ("POSTGRES_DB", _parse_text),
     "database_url": ("DATABASE_URL", _parse_text),
-    "base_url": ("APP_BASE_URL", _parse_url),
+    "base_url": ("APP_BASE_URL", parse_url),
     "root": ("ROOT_CONF_PATH", _parse_path),
     "network": ("CARDANO_NETWORK", _parse_choice(NETWORKS)),
     "instance_slot": ("INSTANCE_SLOT", _parse_slot),
-    "metrics_port": ("METRICS_PORT", _parse_port),
+    "metrics_port": ("METRICS_PORT", parse_port),
     "tip_address": ("TIP_ADDRESS", _parse_tip),
-    "rom_size": ("ASHMAIZE_ROM_SIZE", _parse_size),
-    "pre_size": ("ASHMAIZE_PRE_SIZE", _parse_size),
-    "donate": ("DONATE_ENABLED", _parse_bool),
-    "donate_interval": ("DONATE_SLEEP_DURATION", _parse_positive_float),
-    "poll_interval": ("CHALLENGE_POLL_INTERVAL", _parse_positive_float),
+    "rom_size": ("ASHMAIZE_ROM_SIZE", parse_size),
+    "pre_size": ("ASHMAIZE_PRE_SIZE", parse_size),
+    "donate": ("DONATE_ENABLED", parse_bool),
+    "donate_interval": ("DONATE_SLEEP_DURATION", parse_positive_float),
+    "poll_interval": ("CHALLENGE_POLL_INTERVAL", parse_positive_float),
 }
 
 ENV_NAMES: dict[str, str] = {name: env for name, (env, _) in _FIELDS.items()}

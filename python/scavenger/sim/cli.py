@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from scavenger.envparse import parse_size
 from scavenger.sim.app import DEFAULT_DAILY_POOL_STAR, Simulator, create_app
 from scavenger.sim.faults import FaultPlan, FaultRule, FaultSpecError, RateLimiter
 from scavenger.sim.solver import RomParams, SolutionChecker
@@ -28,14 +29,11 @@ REAL_ROM_SIZE = 1 << 30
 REAL_PRE_SIZE = 16 << 20
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value, 0)
-    except ValueError:
-        raise click.BadParameter(f"{name}={value!r} is not an integer") from None
+def _rom_param(name: str, given: str | None, default: int) -> int:
+    """The flag if given, else the environment variable the miner reads too, else the real value."""
+    text = given if given is not None else os.environ.get(name, "")
+    # A bad value raises ConfigError (a ValueError), reported below as a usage error naming the variable.
+    return parse_size(name, text) if text.strip() else default
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -134,13 +132,14 @@ def _exit_with_parent(parent_pid: int) -> None:
     help="Address network accepted at registration.",
 )
 @click.option(
-    "--rom-size", type=int, default=None, help="AshMaize ROM bytes [env ASHMAIZE_ROM_SIZE, default 1 GiB]."
+    "--rom-size",
+    default=None,
+    help="AshMaize ROM size, bytes or e.g. 64MiB [env ASHMAIZE_ROM_SIZE, default 1 GiB].",
 )
 @click.option(
     "--pre-size",
-    type=int,
     default=None,
-    help="AshMaize pre-ROM bytes [env ASHMAIZE_PRE_SIZE, default 16 MiB].",
+    help="AshMaize pre-ROM size, bytes or e.g. 16MiB [env ASHMAIZE_PRE_SIZE, default 16 MiB].",
 )
 @click.option(
     "--rate-limit",
@@ -209,8 +208,8 @@ def simulate(
     start: str,
     difficulty: str,
     network: str,
-    rom_size: int | None,
-    pre_size: int | None,
+    rom_size: str | None,
+    pre_size: str | None,
     rate_limit: int,
     rate_window: float,
     faults_json: str | None,
@@ -226,8 +225,8 @@ def simulate(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         rom = RomParams(
-            rom_size if rom_size is not None else _env_int("ASHMAIZE_ROM_SIZE", REAL_ROM_SIZE),
-            pre_size if pre_size is not None else _env_int("ASHMAIZE_PRE_SIZE", REAL_PRE_SIZE),
+            _rom_param("ASHMAIZE_ROM_SIZE", rom_size, REAL_ROM_SIZE),
+            _rom_param("ASHMAIZE_PRE_SIZE", pre_size, REAL_PRE_SIZE),
         )
         options = ScheduleOptions(
             start=parse_start(start, datetime.now(UTC)),

@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from scavenger.envparse import parse_bool, parse_positive_float
 from scavenger.stats.outbox import Outbox, Row
 
 log = logging.getLogger(__name__)
@@ -44,29 +45,8 @@ DEFAULT_INTERVAL = 10.0
 DEFAULT_BUFFER = 10_000
 DEFAULT_TIMEOUT = 3.0
 BATCH_SIZE = 500
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 # Statuses that mean "this batch will never be accepted": retrying would block the queue forever.
 _PERMANENT_REJECTIONS = {400, 413, 422}
-
-
-def _parse_bool(name: str, value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"{name} must be true/false, got {value!r}")
-
-
-def _parse_positive(name: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return number
 
 
 def default_container_id(env: Mapping[str, str], hostname: str | None = None) -> str:
@@ -123,18 +103,18 @@ class ReporterConfig:
         except ValueError:
             raise ValueError(f"STATS_BUFFER_SIZE must be an integer, got {buffer_text!r}") from None
         return cls(
-            enabled=_parse_bool("ENABLE_STATS_BACKEND", env.get("ENABLE_STATS_BACKEND", "false")),
+            enabled=parse_bool("ENABLE_STATS_BACKEND", env.get("ENABLE_STATS_BACKEND", "false")),
             stats_url=env.get("STATS_BACKEND_URL", "").strip() or DEFAULT_STATS_URL,
             api_url=env.get("API_BACKEND_URL", "").strip() or DEFAULT_API_URL,
             token=env.get("STATS_BEARER_TOKEN", "").strip(),
-            interval=_parse_positive(
+            interval=parse_positive_float(
                 "STATS_REPORT_INTERVAL", env.get("STATS_REPORT_INTERVAL", str(DEFAULT_INTERVAL))
             ),
             container_id=default_container_id(env),
             default_miner_id=f"miner-{slot if slot is not None else 1}",
             version=env.get("APP_VERSION", "").strip() or "0.1.0",
             buffer_size=buffer_size,
-            timeout=_parse_positive("STATS_TIMEOUT", env.get("STATS_TIMEOUT", str(DEFAULT_TIMEOUT))),
+            timeout=parse_positive_float("STATS_TIMEOUT", env.get("STATS_TIMEOUT", str(DEFAULT_TIMEOUT))),
         )
 
 

@@ -1,0 +1,77 @@
+"""Parsing of configuration values (environment variables and their CLI flags), shared by every command so
+that one variable means the same thing everywhere: ``ASHMAIZE_ROM_SIZE=64MiB`` is read alike by the miner,
+the simulator and the benchmark. Every error names the variable and the value it got."""
+
+from __future__ import annotations
+
+import math
+import re
+from urllib.parse import urlsplit
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the variable and the bad value."""
+
+
+def parse_bool(name: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in TRUE_WORDS:
+        return True
+    if lowered in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {text!r}")
+
+
+def parse_positive_int(name: str, text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {text!r}")
+    return value
+
+
+def parse_positive_float(name: str, text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def parse_port(name: str, text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a port number 0-65535 (0 = off), got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise ConfigError(f"{name} must be a port number 0-65535 (0 = off), got {text!r}")
+    return value
+
+
+def parse_size(name: str, text: str) -> int:
+    """Bytes, with optional binary units: ``1073741824``, ``1GiB``, ``16MiB``, ``64k``."""
+    match = _SIZE_RE.match(text)
+    if not match:
+        raise ConfigError(f"{name} must be a size in bytes (e.g. 1073741824, 64MiB, 1GiB), got {text!r}")
+    unit = (match.group(2) or "").lower()[:1]
+    value = int(match.group(1)) * _SIZE_UNITS[unit]
+    if value < 1:
+        raise ConfigError(f"{name} must be a positive size, got {text!r}")
+    return value
+
+
+def parse_url(name: str, text: str) -> str:
+    value = text.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, got {text!r}")
+    return value.rstrip("/")
