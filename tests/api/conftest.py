@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,14 +16,13 @@ import pytest
 from scavenger.api import RetryPolicy
 from scavenger.sim.testing import SimulatorHandle, running_simulator
 from scavenger.wallet import Wallet
+from vector_files import load_vector_file
 
 SMALL_ROM = 1 << 20
 SMALL_PRE = 1 << 16
 EASY = "0FFFFFFF"
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, total_time=10.0)
-CAPTURES: list[dict[str, Any]] = json.loads(
-    (Path(__file__).parent.parent / "sim" / "data" / "scavenger_captures.json").read_text()
-)
+CAPTURES: list[dict[str, Any]] = load_vector_file("scavenger_captures.json")
 
 
 def capture(kind: str) -> dict[str, Any]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from scavenger.core import Rom
+from vector_files import VECTORS_DIR
 
-VECTORS_FILE = Path(__file__).parent / "data" / "ashmaize.json"
+VECTORS_FILE = VECTORS_DIR / "ashmaize.json"
 # ROMs up to this size are cheap enough (well under a second) for the default run.
 SMALL_ROM_LIMIT = 64 << 20
 

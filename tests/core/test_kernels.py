@@ -11,6 +11,8 @@ import pytest
 
 from scavenger import _core
 
+from .helpers import VECTORS_FILE
+
 SCRIPT = """
 import json, sys
 from scavenger import _core
@@ -35,7 +37,7 @@ def test_kernel_name_is_known() -> None:
 
 @pytest.mark.parametrize("level", ["portable", "avx2", ""])
 def test_forced_kernel_matches_reference(level: str) -> None:
-    vectors = os.path.join(os.path.dirname(__file__), "data", "ashmaize.json")
+    vectors = str(VECTORS_FILE)
     env = {**os.environ, "SCAVENGER_SIMD": level}
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, vectors],

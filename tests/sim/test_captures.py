@@ -3,7 +3,6 @@ of /work/shared/vectors): key sets, JSON types, string formats, and exact texts 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +14,11 @@ import pytest
 from scavenger.sim import texts
 from scavenger.sim.testing import SimulatorHandle, find_nonce, running_simulator
 from scavenger.wallet import Wallet
+from vector_files import load_vector_file
 
 from .conftest import EASY, SMALL_PRE, SMALL_ROM
 
-CAPTURES: list[dict[str, Any]] = json.loads(
-    (Path(__file__).parent / "data" / "scavenger_captures.json").read_text()
-)
+CAPTURES: list[dict[str, Any]] = load_vector_file("scavenger_captures.json")
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ISO_S = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 HEX128 = re.compile(r"^[0-9a-f]{128}$")

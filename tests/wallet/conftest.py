@@ -1,27 +1,31 @@
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
+from vector_files import load_vector_file
 
-
-def load_json(name: str) -> Any:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
+# The capture kinds that carry a CIP-8 signature of a real or reference wallet.
+SIGNATURE_CAPTURES = (
+    "register_request_and_response",
+    "cip8_registration_signature_vector",
+    "donate_to_request_example",
+)
 
 
 @pytest.fixture(scope="session")
 def vectors() -> dict[str, Any]:
-    """Copy of /work/shared/vectors/cardano.json (public test mnemonics only)."""
-    data: dict[str, Any] = load_json("cardano.json")
+    """shared/vectors/cardano.json (public test mnemonics only)."""
+    data: dict[str, Any] = load_vector_file("cardano.json")
     return data
 
 
 @pytest.fixture(scope="session")
 def captures() -> list[dict[str, Any]]:
     """Register capture, shadowharvester CIP-8 vector and donate example from scavenger_captures.json."""
-    data: list[dict[str, Any]] = load_json("scavenger_captures_signatures.json")
+    data: list[dict[str, Any]] = [
+        entry for entry in load_vector_file("scavenger_captures.json") if entry["kind"] in SIGNATURE_CAPTURES
+    ]
+    assert len(data) == len(SIGNATURE_CAPTURES)
     return data
