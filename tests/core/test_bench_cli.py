@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -31,6 +33,13 @@ def test_bench_rejects_a_bad_rom_size() -> None:
     done = _run("--rom-size", "100", "--pre-size", "64", "--seconds", "0.1")
     assert done.returncode != 0
     assert "multiple of 64" in done.stderr
+
+
+@pytest.mark.parametrize(("size", "message"), [("0", "positive size"), ("lots", "size in bytes")])
+def test_bench_rejects_an_unparsable_size(size: str, message: str) -> None:
+    done = _run("--rom-size", size, "--seconds", "0.1")
+    assert done.returncode == 2
+    assert "--rom-size" in done.stderr and message in done.stderr
 
 
 def test_bench_size_from_environment() -> None:
