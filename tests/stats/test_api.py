@@ -158,6 +158,9 @@ def test_database_url_from_seed_variables() -> None:
     # The user is POSTGRES_USER (the seed's .env.example wrongly put $POSTGRES_DB there).
     assert url == "postgresql://stats_user:p%40ss%3Aw%2Frd@stats-db:5432/statsdb"
     assert redact_url(url) == "postgresql://stats_user:***@stats-db:5432/statsdb"
+    # libpq also reads the password from the query string: it must not reach the logs either.
+    assert (redact_url("postgresql://u@h/d?sslmode=require&password=s3cr3t&sslpassword=k3y")
+            == "postgresql://u@h/d?sslmode=require&password=***&sslpassword=***")
     assert build_database_url({**env, "DATABASE_URL": "postgres://a:b@h/d"}) == "postgres://a:b@h/d"
     with pytest.raises(ConfigError, match="POSTGRES_PORT"):
         build_database_url({"POSTGRES_PORT": "abc"})
