@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-_HEX = frozenset("0123456789abcdefABCDEF")
+from scavenger.core._hex import parse_fixed_hex
+
 MASK_MAX = 0xFFFFFFFF
 
 
 def parse_difficulty(difficulty: str) -> int:
     """Parse the API's difficulty string (exactly 8 hex digits, e.g. ``000FFFFF``) into a mask."""
-    if not isinstance(difficulty, str):
-        raise TypeError(f"difficulty must be a str, got {type(difficulty).__name__}")
-    if len(difficulty) != 8 or not set(difficulty) <= _HEX:
-        raise ValueError(f"difficulty must be exactly 8 hex digits, got {difficulty!r}")
-    return int(difficulty, 16)
+    return parse_fixed_hex("difficulty", difficulty, 8)
 
 
 def meets_difficulty(digest: bytes, mask: int) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from scavenger.core._hex import parse_fixed_hex
+
 NONCE_MAX = (1 << 64) - 1
 
 
@@ -16,8 +18,4 @@ def format_nonce(nonce: int) -> str:
 
 def parse_nonce(text: str) -> int:
     """Inverse of :func:`format_nonce`; accepts exactly 16 hex digits."""
-    if not isinstance(text, str):
-        raise TypeError(f"nonce must be a str, got {type(text).__name__}")
-    if len(text) != 16 or any(c not in "0123456789abcdefABCDEF" for c in text):
-        raise ValueError(f"nonce must be exactly 16 hex digits, got {text!r}")
-    return int(text, 16)
+    return parse_fixed_hex("nonce", text, 16)
