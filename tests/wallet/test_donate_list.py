@@ -81,3 +81,20 @@ def test_corrupt_seed_file_is_an_error(tmp_path: Path) -> None:
     assert not (tmp_path / donate_list.LIST_FILE).exists()
     with pytest.raises(StoreError, match="does not exist"):
         donate_list.load(tmp_path, "mainnet")
+
+
+def test_new_config_folder_is_made_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A config folder created here must have its own entry fsynced in its parent, or a power cut could
+    # lose the folder together with the seed file fsynced inside it.
+    synced: list[Path] = []
+    real_fsync_dir = donate_list.fsutil.fsync_dir
+
+    def recording_fsync_dir(path: Path) -> None:
+        synced.append(path)
+        real_fsync_dir(path)
+
+    monkeypatch.setattr(donate_list.fsutil, "fsync_dir", recording_fsync_dir)
+    config = tmp_path / "new" / "config"
+    donate_list.ensure(config, "mainnet", count=1)
+    assert synced[:2] == [tmp_path, tmp_path / "new"]
+    assert config in synced

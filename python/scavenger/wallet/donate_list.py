@@ -122,7 +122,7 @@ def _ensure(config_dir: Path, net: Network, count: int) -> DonateList:
         return load(config, net)
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")
-    config.mkdir(parents=True, exist_ok=True)
+    fsutil.make_dirs(config)  # durably: the seed file's folder entry must survive a power cut too
     with fsutil.locked(config / LOCK_FILE):
         if list_path(config).exists():  # another process finished while we waited
             return load(config, net)

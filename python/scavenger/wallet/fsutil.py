@@ -45,8 +45,8 @@ def crash_point(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and missing parents) as 0700; tighten it to 0700 if it is looser."""
+def make_dirs(path: Path, mode: int = 0o777) -> None:
+    """Create ``path`` and its missing parents (``mode`` before the umask), each one durably."""
     missing: list[Path] = []
     probe = path
     while not probe.exists():
@@ -54,9 +54,15 @@ def ensure_private_dir(path: Path) -> None:
         probe = probe.parent
     for directory in reversed(missing):
         with contextlib.suppress(FileExistsError):  # a concurrent creator made it first
-            directory.mkdir(mode=DIR_MODE)
-        # The new folder's own entry must be durable too, or a power cut could lose the whole folder.
+            directory.mkdir(mode=mode)
+        # The new folder's own entry must be durable too, or a power cut could lose the whole folder
+        # with the seed file fsynced inside it.
         fsync_dir(directory.parent)
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) as 0700; tighten it to 0700 if it is looser."""
+    make_dirs(path, DIR_MODE)
     info = path.lstat()
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise StoreError(f"{path} is not a directory (symlinks are refused)")
