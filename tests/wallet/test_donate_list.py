@@ -63,6 +63,15 @@ def test_bad_user_lists_are_errors_not_regenerated(tmp_path: Path, content: str,
     assert (tmp_path / donate_list.LIST_FILE).read_text() == content
 
 
+def test_mnemonic_pasted_into_the_address_list_is_not_echoed(tmp_path: Path) -> None:
+    # donate_list.txt sits next to donate_list_seed.txt: words written into the wrong file must not be
+    # copied into the error message (and from there into logs).
+    (tmp_path / donate_list.LIST_FILE).write_text(WORDS + "\n")
+    with pytest.raises(StoreError, match=r"donate_list\.txt, line 1: invalid address") as info:
+        donate_list.ensure(tmp_path, "mainnet")
+    assert_no_secret(str(info.value), [WORDS])
+
+
 def test_existing_seed_file_is_reused_not_overwritten(tmp_path: Path) -> None:
     seeds = tmp_path / donate_list.SEED_FILE
     seeds.write_text(WORDS + "\n")

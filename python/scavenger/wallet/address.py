@@ -184,20 +184,24 @@ def decode_address(text: str) -> ShelleyAddress:
     if not isinstance(text, str):
         raise AddressError(f"address must be a string, got {type(text).__name__}")
     stripped = text.strip()
-    shown = stripped if len(stripped) <= 120 else stripped[:117] + "..."
+    if any(c.isspace() for c in stripped):
+        # No address holds a space; words may be a mnemonic pasted in the wrong file: never echo them.
+        shown = "(text with spaces, not shown)"
+    else:
+        shown = repr(stripped if len(stripped) <= 120 else stripped[:117] + "...")
     try:
         hrp, raw = bech32.decode(stripped)
     except bech32.Bech32Error as exc:
-        raise AddressError(f"invalid address {shown!r}: {exc}") from None
+        raise AddressError(f"invalid address {shown}: {exc}") from None
     if hrp not in ("addr", "addr_test"):
-        raise AddressError(f"invalid address {shown!r}: prefix {hrp!r} is not 'addr' or 'addr_test'")
+        raise AddressError(f"invalid address {shown}: prefix {hrp!r} is not 'addr' or 'addr_test'")
     try:
         decoded = decode_address_bytes(raw)
     except AddressError as exc:
-        raise AddressError(f"invalid address {shown!r}: {exc}") from None
+        raise AddressError(f"invalid address {shown}: {exc}") from None
     if hrp != _payment_hrp(decoded.network_id):
         raise AddressError(
-            f"invalid address {shown!r}: prefix {hrp!r} does not match network id {decoded.network_id}"
+            f"invalid address {shown}: prefix {hrp!r} does not match network id {decoded.network_id}"
         )
     return decoded
 
