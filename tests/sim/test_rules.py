@@ -4,6 +4,7 @@ solution check order, windows, donations, statistics and work_to_star_rate over 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import nacl.signing
@@ -245,3 +246,25 @@ def test_last_day_challenge_with_capped_deadline_is_solvable(inproc: InProcessSi
     reply = solve(inproc.url, wallet, challenge)
     assert reply.status_code == 201
     assert "2025-10-30T00:07:59Z" in reply.json()["crypto_receipt"]["preimage"]
+
+
+def test_path_values_must_match_exactly(inproc: InProcessSim, wallet: Wallet) -> None:
+    # regression: "$" also matched before a trailing newline, so a decoded "%0A" slipped through (a 17-char
+    # nonce was accepted and hashed), and "\d" took other scripts' digits as a challenge number
+    url, sig = inproc.url, wallet.sign(texts.TERMS_MESSAGE)
+    reply = httpx.post(f"{url}/register/{wallet.address}/{sig}/{wallet.pubkey_hex}%0A")
+    assert (reply.status_code, reply.json()) == (400, nest(400, texts.REGISTER_BAD_PUBKEY))
+    reply = httpx.post(f"{url}/register/{wallet.address}/{sig[:-1]}%0A/{wallet.pubkey_hex}")
+    assert (reply.status_code, reply.json()) == (400, nest(400, texts.REGISTER_BAD_SIGNATURE_HEX))
+    assert register(url, wallet).status_code == 201
+    nonce = find_nonce(current(url), wallet.address, rom_size=SMALL_ROM, pre_size=SMALL_PRE)
+    reply = httpx.post(f"{url}/solution/{wallet.address}/**D01C01/{nonce}%0A")
+    assert reply.json() == {"statusCode": 400, "message": texts.SOLUTION_BAD_NONCE}
+    for challenge_id in ("**D01C01\n", "**D\u0660\u0661C01"):
+        reply = httpx.post(f"{url}/solution/{wallet.address}/{quote(challenge_id, safe='*')}/{nonce}")
+        assert (reply.status_code, reply.json()) == (
+            404,
+            {"statusCode": 404, "message": texts.challenge_not_found(challenge_id)},
+        )
+    assert inproc.sim.store.solution_count() == 0
+    assert httpx.post(f"{url}/solution/{wallet.address}/**D01C01/{nonce}").status_code == 201

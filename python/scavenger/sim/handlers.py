@@ -16,7 +16,7 @@ from scavenger.sim.store import Donation, Registration
 from scavenger.sim.timefmt import iso_ms
 from scavenger.sim.verify import SignatureRejected, check_signature, is_hex, is_pubkey
 
-_NONCE = re.compile(r"^[0-9a-f]{16}$")
+_NONCE = re.compile(r"[0-9a-f]{16}")  # fullmatch: "$" would let a trailing newline in
 
 
 def register(sim: Simulator, address: str, signature: str, pubkey: str) -> Response:
@@ -65,7 +65,7 @@ async def submit_solution(sim: Simulator, address: str, challenge_id: str, nonce
         return solution_error(400, texts.SOLUTION_WINDOW_CLOSED)
     if sim.store.has_solution(address, challenge.challenge_id):
         return solution_error(400, texts.SOLUTION_EXISTS)
-    if not _NONCE.match(nonce):
+    if not _NONCE.fullmatch(nonce):
         return solution_error(400, texts.SOLUTION_BAD_NONCE)
     ok, digest, preimage = await run_in_threadpool(sim.checker.check, nonce, address, challenge)
     if not ok:

@@ -14,8 +14,9 @@ from typing import Any
 from scavenger.sim.timefmt import iso_ms, iso_s
 
 CHALLENGES_PER_DAY = 24
-_CHALLENGE_ID = re.compile(r"^\*\*D(\d{2})C(\d{2})$")
-_MASK = re.compile(r"^[0-9A-Fa-f]{8}$")
+# fullmatch, and ASCII digits only: "\d" also takes other scripts' digits, "$" a trailing newline.
+_CHALLENGE_ID = re.compile(r"\*\*D([0-9]{2})C([0-9]{2})")
+_MASK = re.compile(r"[0-9A-Fa-f]{8}")
 
 
 def parse_masks(text: str) -> tuple[str, ...]:
@@ -24,7 +25,7 @@ def parse_masks(text: str) -> tuple[str, ...]:
     if not masks:
         raise ValueError("difficulty must name at least one 8-hex mask, e.g. 000FFFFF")
     for mask in masks:
-        if not _MASK.match(mask):
+        if not _MASK.fullmatch(mask):
             raise ValueError(f"difficulty {mask!r} is not an 8-hex-digit mask such as 000FFFFF")
     return tuple(mask.upper() for mask in masks)
 
@@ -120,7 +121,7 @@ class Schedule:
         )
 
     def index_of(self, challenge_id: str) -> int | None:
-        match = _CHALLENGE_ID.match(challenge_id)
+        match = _CHALLENGE_ID.fullmatch(challenge_id)
         if match is None:
             return None
         day, number = int(match[1]), int(match[2])

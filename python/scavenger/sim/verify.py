@@ -11,8 +11,9 @@ from typing import Literal
 from scavenger.sim import texts
 
 Network = Literal["mainnet", "testnet"]
-_HEX = re.compile(r"^[0-9a-fA-F]*$")
-_PUBKEY = re.compile(r"^[0-9a-fA-F]{64}$")
+# fullmatch throughout: "$" would also match before a trailing newline (a decoded "%0A").
+_HEX = re.compile(r"[0-9a-fA-F]*")
+_PUBKEY = re.compile(r"[0-9a-fA-F]{64}")
 # The real server names the test network "preprod" in its messages.
 _NETWORK_LABEL = {"mainnet": "mainnet", "testnet": "preprod"}
 
@@ -24,11 +25,11 @@ class SignatureRejected(Exception):
 
 
 def is_pubkey(text: str) -> bool:
-    return bool(_PUBKEY.match(text))
+    return bool(_PUBKEY.fullmatch(text))
 
 
 def is_hex(text: str) -> bool:
-    return bool(text) and len(text) % 2 == 0 and bool(_HEX.match(text))
+    return bool(text) and len(text) % 2 == 0 and bool(_HEX.fullmatch(text))
 
 
 def check_signature(
