@@ -1,6 +1,8 @@
 """Configuration of the stats backend from the seed's environment names.
 
-Secrets (token, database password) are kept out of reprs; ``safe_database_url`` is what may be logged."""
+Secrets (token, database password) are kept out of reprs; ``safe_database_url`` is what may be logged.
+Errors are ``scavenger.envparse.ConfigError`` (re-exported here), like every other command's settings;
+messages name the variable, never a secret value."""
 
 from __future__ import annotations
 
@@ -11,16 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from scavenger.envparse import ConfigError as ConfigError
+
 log = logging.getLogger(__name__)
 
 # The seed's .env.example value and the seed's two code defaults: anyone can guess them.
 KNOWN_WEAK_TOKENS = frozenset({"AZERTY", "changeme", "secret_token"})
 DEFAULT_PORT = 8080
 DEFAULT_HOST = "0.0.0.0"  # the service runs in a container next to the miners; bind narrower with --host
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the variable, never its secret value."""
 
 
 def build_database_url(env: Mapping[str, str]) -> str:
