@@ -216,3 +216,13 @@ async def test_unknown_route_is_not_found_and_the_servers_nonce_text_maps_to_inv
     reply = httpx.post(f"{sim.url}/solution/{wallet.address}/**D01C01/zzzzzzzzzzzzzzzz")
     error = errors.error_from_reply("solution", reply.status_code, reply.json())
     assert isinstance(error, errors.InvalidNonce) and error.status == 400
+
+
+async def test_a_trailing_newline_is_refused_before_anything_is_sent() -> None:
+    # regression: "$" let "value\n" through, and httpx then raised InvalidURL instead of the documented
+    # ValueError; nothing listens on this port, so getting a ValueError shows no request was tried
+    async with ScavengerClient("http://127.0.0.1:9", retry=NO_RETRY) as api:
+        with pytest.raises(ValueError, match="address 'addr1abc\\\\n' cannot be sent"):
+            await api.submit_solution("addr1abc\n", "**D01C01", "0000000000000000")
+        with pytest.raises(ValueError, match="challenge_id"):
+            await api.submit_solution("addr1abc", "**D01C01\n", "0000000000000000")

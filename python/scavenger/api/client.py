@@ -49,7 +49,8 @@ DEFAULT_BASE_URL = "https://scavenger.prod.gd.midnighttge.io"
 DEFAULT_TIMEOUT = 30.0
 # RFC 3986 pchar minus "%": path segments go out verbatim (the server expects a raw "**" in challenge ids),
 # so anything that would need escaping is refused up front instead of being silently altered.
-_SEGMENT = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@]{1,4096}$")
+# Used with fullmatch: "$" would also accept a trailing newline.
+_SEGMENT = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@]{1,4096}")
 _SENT_MEMORY = 100_000
 
 OnResponse = Callable[[ApiEvent], object]
@@ -147,10 +148,10 @@ class ScavengerClient:
         that this exact nonce was sent earlier, so "already exists" means it was accepted."""
         if not re.fullmatch(r"[0-9a-f]{16}", nonce):
             raise ValueError("nonce must be exactly 16 lower-case hex characters")
+        path = ["solution", _segment("address", address), _segment("challenge_id", challenge_id), nonce]
         key = (address, challenge_id, nonce)
         known = sent_before or key in self._sent
         self._remember(key)
-        path = ["solution", _segment("address", address), _segment("challenge_id", challenge_id), nonce]
 
         def recovered(error: errors.ApiError, attempt: int) -> bool:
             return isinstance(error, errors.SolutionAlreadyExists) and (known or attempt > 1)
@@ -324,7 +325,7 @@ def _now_iso() -> str:
 
 
 def _segment(name: str, value: str) -> str:
-    if not isinstance(value, str) or not _SEGMENT.match(value):
+    if not isinstance(value, str) or not _SEGMENT.fullmatch(value):
         shown = repr(value) if isinstance(value, str) and len(value) <= 120 else f"<{type(value).__name__}>"
         raise ValueError(f"{name} {shown} cannot be sent as a raw URL path segment")
     return value
