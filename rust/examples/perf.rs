@@ -38,7 +38,7 @@ fn main() {
         h[0] & 0xf
     );
 
-    let step = scavenger_core::lanes::select();
+    let step = scavenger_core::lanes::kernels().step;
     let mut v = [[3u64; 4]; 8];
     let (w0, c0) = (Instant::now(), thread_cpu());
     for _ in 0..n / 4 {
@@ -74,7 +74,7 @@ fn main() {
 
     let suffix = vec![b'x'; 200];
     let (w0, c0) = (Instant::now(), thread_cpu());
-    let found = search::search(&rom, &suffix, 0, hashes - 1, 0, threads, 8, 256, None);
+    let found = search::search(&rom, &suffix, 0, hashes - 1, 0, threads, 8, 256);
     let (w1, c1) = (w0.elapsed().as_secs_f64(), thread_cpu() - c0);
     println!(
         "hash x{} threads {}: {:.0} H/s wall, {:.1} us/hash cpu (1 thread only)",

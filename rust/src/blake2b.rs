@@ -163,11 +163,6 @@ impl State {
         }
     }
 
-    /// Chaining value, bytes compressed so far, buffer and its fill.
-    pub fn parts(&self) -> ([u64; 8], u64, &[u8; 128], usize) {
-        (self.h, self.t, &self.buf, self.buflen)
-    }
-
     /// Finalizes a copy after absorbing `extra` bytes, without copying the state twice.
     #[inline]
     pub fn peek_with(&self, extra: &[u8]) -> [u8; 64] {
@@ -221,10 +216,6 @@ impl State {
         let mut out = self.peek();
         out[self.outlen..].fill(0);
         out
-    }
-
-    pub fn outlen(&self) -> usize {
-        self.outlen
     }
 }
 

@@ -85,10 +85,6 @@ fn compress_avx512(h: &mut Words4, m: &Block4, t: u64, last: bool) {
     unsafe { avx512::compress(h, m, t, last) }
 }
 
-pub fn select() -> ChainStep {
-    kernels().step
-}
-
 pub fn step_portable(v: &mut Words4) {
     for lane in 0..LANES {
         let mut w = [0u64; 8];
@@ -320,7 +316,7 @@ mod tests {
         let mut expect = v;
         step_portable(&mut expect);
         let mut got = v;
-        (select())(&mut got);
+        (kernels().step)(&mut got);
         assert_eq!(got, expect);
         #[cfg(target_arch = "x86_64")]
         {

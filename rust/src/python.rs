@@ -216,7 +216,6 @@ impl PyRom {
                 threads,
                 loops,
                 instrs,
-                None,
             )
         });
         Ok(PySearchResult {

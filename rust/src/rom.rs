@@ -80,10 +80,6 @@ impl Rom {
         crate::window::prefetch(p);
         crate::window::prefetch(p.wrapping_add(63));
     }
-
-    pub fn window(&self) -> &[u8] {
-        self.window.as_slice()
-    }
 }
 
 pub fn validate(generation: Generation, size: u64) -> Result<(), CoreError> {

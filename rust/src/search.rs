@@ -42,7 +42,6 @@ pub fn search(
     threads: usize,
     nb_loops: u32,
     nb_instrs: u32,
-    stop: Option<&AtomicBool>,
 ) -> Found {
     // Offsets from `first`, so `last - first + 1` never overflows below 2^64 nonces.
     const CHUNK: u64 = 16;
@@ -76,9 +75,6 @@ pub fn search(
         };
         'outer: loop {
             if exhausted.load(Ordering::Relaxed) {
-                break;
-            }
-            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 break;
             }
             let lo = cursor.fetch_add(CHUNK, Ordering::Relaxed);

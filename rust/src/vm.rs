@@ -388,10 +388,6 @@ impl Hasher4 {
         }
     }
 
-    pub fn kernels_name(&self) -> &'static str {
-        self.kernels.name
-    }
-
     pub fn hash(
         &mut self,
         rom: &Rom,

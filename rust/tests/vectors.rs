@@ -90,7 +90,7 @@ fn search_equals_sequential_scan() {
         search::meets(&hasher.hash(&rom, &preimage, 2, 256), mask)
     });
     for threads in 1..=3 {
-        let found = search::search(&rom, suffix, 100, 399, mask, threads, 2, 256, None);
+        let found = search::search(&rom, suffix, 100, 399, mask, threads, 2, 256);
         assert_eq!(found.nonce, expected, "threads {threads}");
     }
 }
