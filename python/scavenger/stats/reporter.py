@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from scavenger.envparse import parse_bool, parse_positive_float
+from scavenger.envparse import parse_bool, parse_positive_float, parse_positive_int
 from scavenger.stats.outbox import Outbox, Row
 
 log = logging.getLogger(__name__)
@@ -93,15 +93,7 @@ class ReporterConfig:
         ``miner-<n>``."""
         env = os.environ if env is None else env
         if slot is None and env.get("INSTANCE_SLOT", "").strip():
-            try:
-                slot = int(env["INSTANCE_SLOT"])
-            except ValueError:
-                raise ValueError(f"INSTANCE_SLOT must be an integer, got {env['INSTANCE_SLOT']!r}") from None
-        buffer_text = env.get("STATS_BUFFER_SIZE", str(DEFAULT_BUFFER))
-        try:
-            buffer_size = int(buffer_text)
-        except ValueError:
-            raise ValueError(f"STATS_BUFFER_SIZE must be an integer, got {buffer_text!r}") from None
+            slot = parse_positive_int("INSTANCE_SLOT", env["INSTANCE_SLOT"])
         return cls(
             enabled=parse_bool("ENABLE_STATS_BACKEND", env.get("ENABLE_STATS_BACKEND", "false")),
             stats_url=env.get("STATS_BACKEND_URL", "").strip() or DEFAULT_STATS_URL,
@@ -113,7 +105,9 @@ class ReporterConfig:
             container_id=default_container_id(env),
             default_miner_id=f"miner-{slot if slot is not None else 1}",
             version=env.get("APP_VERSION", "").strip() or "0.1.0",
-            buffer_size=buffer_size,
+            buffer_size=parse_positive_int(
+                "STATS_BUFFER_SIZE", env.get("STATS_BUFFER_SIZE", str(DEFAULT_BUFFER))
+            ),
             timeout=parse_positive_float("STATS_TIMEOUT", env.get("STATS_TIMEOUT", str(DEFAULT_TIMEOUT))),
         )
 
