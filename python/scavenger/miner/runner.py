@@ -115,6 +115,9 @@ class Miner:
         self.stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._raw_challenges = RawChallenges()
+        # Set when a background task crashed: the process then exits 1, so "restart on failure"
+        # supervisors (systemd Restart=on-failure, Docker on-failure) do restart it.
+        self.failed = False
 
     def request_stop(self) -> None:
         if not self.stop.is_set():
@@ -180,7 +183,7 @@ class Miner:
             if metrics_server is not None:
                 metrics_server.shutdown()
             journal.close()
-        return 0
+        return 1 if self.failed else 0
 
     async def _mine(
         self,
@@ -285,6 +288,7 @@ class Miner:
             raise
         except Exception:
             log.exception("%s crashed; stopping the miner so it restarts cleanly", name)
+            self.failed = True
             self.stop.set()
 
     @staticmethod
