@@ -79,6 +79,19 @@ def test_bad_fault_rules_are_refused_with_reasons(sim: SimulatorHandle) -> None:
         reply = httpx.post(f"{sim.url}/_sim/faults", json=rule)
         assert reply.status_code == 400 and reason in reply.json()["message"]
     assert httpx.post(f"{sim.url}/_sim/faults", content=b"{not json").status_code == 400
+    # regression: numbers Python's JSON reader turns into inf/NaN answered 500, and a NaN or infinite
+    # rate-limit window was stored, after which every limited API request answered 500
+    for path, body in [
+        ("/_sim/faults", b'{"kind": "503", "count": 1e999}'),
+        ("/_sim/faults", b'{"kind": "503", "status": 1e999}'),
+        ("/_sim/rate_limit", b'{"requests": 1e999}'),
+        ("/_sim/rate_limit", b'{"requests": 1, "window": NaN}'),
+        ("/_sim/rate_limit", b'{"requests": 1, "window": Infinity}'),
+    ]:
+        reply = httpx.post(f"{sim.url}{path}", content=body)
+        assert reply.status_code == 400, (path, body, reply.text)
+    assert httpx.get(f"{sim.url}/_sim/faults").json()["rate_limit"]["requests"] == 0
+    assert [httpx.get(f"{sim.url}/TandC").status_code for _ in range(3)] == [200, 200, 200]
 
 
 def test_rate_limit_returns_429_with_retry_after_per_window(sim: SimulatorHandle) -> None:

@@ -65,6 +65,6 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
         try:
             body = await request.json()
             sim.limiter.configure(int(body.get("requests", 0)), float(body.get("window", 1.0)))
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
             return nest_error(400, f"bad rate limit: {exc}")
         return JSONResponse({"requests": sim.limiter.limit, "window": sim.limiter.window})

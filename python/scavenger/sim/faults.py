@@ -62,7 +62,7 @@ class FaultRule:
             retry_after = None if retry_after is None else float(retry_after)
             delay = float(spec.get("delay", 0.0))
             status = int(spec.get("status", 429))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int() of a JSON 1e999
             raise FaultSpecError(f"bad number in fault rule: {exc}") from None
         if count is not None and count < 1:
             raise FaultSpecError("count must be >= 1 or null")
@@ -134,7 +134,7 @@ class RateLimiter:
         self.configure(limit, window)
 
     def configure(self, limit: int, window: float) -> None:
-        if limit < 0 or window <= 0:
+        if limit < 0 or not (math.isfinite(window) and window > 0):  # NaN/inf would break Retry-After
             raise ValueError(f"rate limit must be >= 0 requests per window > 0 s, got {limit}/{window}")
         with self._lock:
             self.limit = limit
