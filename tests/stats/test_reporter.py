@@ -204,3 +204,12 @@ async def test_one_bad_row_does_not_cost_the_batch(start_backend: Callable[..., 
         rows = conn.execute("SELECT api_response, length(description) FROM api_return ORDER BY id").fetchall()
     assert [r[0]["i"] for r in rows] == [i for i in range(40) if i != 17]
     assert {r[1] for r in rows} == {2000}
+
+
+def test_odd_api_events_are_skipped_not_raised() -> None:
+    # The API client calls record_api_event after every reply: an odd event must never raise into it.
+    reporter = StatsReporter(ReporterConfig(enabled=True, token="t", container_id="c"))
+    for status in ("teapot", float("nan"), float("inf"), object()):
+        reporter.record_api_event({"endpoint": "challenge", "status": status})
+    reporter.record_api_event({"endpoint": "challenge", "status": 200})
+    assert reporter.counters().pending_api == 1

@@ -227,7 +227,7 @@ class StatsReporter:
                 "description": _truncate(_field(event, "description"), 2000),
                 "timestamp": _rfc3339(_field(event, "timestamp")),
             }
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(float("inf"))
             log.warning("stats: ignoring malformed API event (%s)", type(exc).__name__)
             return
         self._api.put(row)
