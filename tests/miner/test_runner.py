@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+import pytest
+
 from scavenger.miner.config import MinerConfig
+from scavenger.miner.journal import Journal
 from scavenger.miner.runner import Miner
+from scavenger.miner.state import MinerState
 
 
 async def test_a_crashed_background_task_stops_the_miner_with_a_failure() -> None:
@@ -20,3 +27,26 @@ async def test_a_crashed_background_task_stops_the_miner_with_a_failure() -> Non
     await miner._guard(crash(), "submitter")
     # Stopped, and marked so the process exits 1 (a clean SIGTERM stop exits 0).
     assert miner.stop.is_set() and miner.failed
+
+
+async def test_a_bad_donation_list_pauses_donations_but_not_the_miner(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "donate_list.txt").write_text("not-an-address\n")
+    miner = Miner(MinerConfig(root=tmp_path, donate_interval=0.05))
+    journal = Journal(tmp_path / "journal.sqlite3")
+    state = MinerState("miner-1", 1, 1, "")
+    task = asyncio.create_task(
+        miner._guard(
+            miner._donation_loop(None, journal, state, [], None, asyncio.Event()),  # type: ignore[arg-type]
+            "donations",
+        )
+    )
+    await asyncio.sleep(0.3)
+    assert not miner.stop.is_set() and not task.done()  # still retrying, the miner keeps mining
+    assert "donations paused" in caplog.text and "donate_list.txt, line 1" in caplog.text
+    assert state.last_error is not None and state.last_error.startswith("donation list:")
+    miner.request_stop()
+    await asyncio.wait_for(task, 5)
+    assert not miner.failed
+    journal.close()

@@ -36,6 +36,7 @@ from scavenger.miner.services import (
 from scavenger.miner.slots import SlotError, SlotLease, claim_slot
 from scavenger.miner.state import MinerState, WalletState
 from scavenger.miner.view import run_view
+from scavenger.wallet.errors import WalletError
 
 log = logging.getLogger(__name__)
 
@@ -316,9 +317,20 @@ class Miner:
         wanted: asyncio.Event,
     ) -> None:
         config = self.config
-        donation_list = await asyncio.to_thread(
-            load_donation_list, config.root, config.network, config.tip_address
-        )
+        while True:
+            try:
+                donation_list = await asyncio.to_thread(
+                    load_donation_list, config.root, config.network, config.tip_address
+                )
+                break
+            except WalletError as exc:
+                # A bad donate_list.txt is the user's to fix; it must not stop the mining (it used to crash
+                # this task, which stops the miner). Read it again after each donation interval.
+                log.error("donations paused: %s; retrying in %.0f s", exc, config.donate_interval)
+                state.last_error = f"donation list: {str(exc)[:100]}"
+                await _sleep_or_stop(self.stop, config.donate_interval)
+                if self.stop.is_set():
+                    return
         log.info(
             "donation list: %d address(es)%s",
             len(donation_list.addresses),
