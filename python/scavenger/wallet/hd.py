@@ -120,12 +120,12 @@ def parse_path(path: str) -> list[int]:
 
 
 def account_path(account: int) -> str:
-    _check_index("account", account)
+    check_index("account", account)
     return f"m/{PURPOSE}'/{COIN_TYPE}'/{account}'"
 
 
 def payment_path(account: int, index: int) -> str:
-    _check_index("address index", index)
+    check_index("address index", index)
     return f"{account_path(account)}/{ROLE_EXTERNAL}/{index}"
 
 
@@ -133,6 +133,8 @@ def stake_path(account: int) -> str:
     return f"{account_path(account)}/{ROLE_STAKE}/0"
 
 
-def _check_index(name: str, value: int) -> None:
+def check_index(name: str, value: int) -> int:
+    """``value`` if it is a usable non-hardened index (an ``int``, not a ``bool``), else DerivationError."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < HARDENED:
         raise DerivationError(f"{name} must be an integer in 0..{HARDENED - 1}, got {value!r}")
+    return value

@@ -59,7 +59,7 @@ class Wallet:
         normalized = bip39.normalize(words)
         root = hd.master_key_from_mnemonic(normalized)
         acct = root.derive(hd.account_path(account))
-        payment = acct.derive([hd.ROLE_EXTERNAL, _soft(index)])
+        payment = acct.derive([hd.ROLE_EXTERNAL, hd.check_index("address index", index)])
         stake = acct.derive([hd.ROLE_STAKE, 0])
         pay_hash = addr.key_hash(payment.public_key)
         stake_hash = addr.key_hash(stake.public_key)
@@ -129,9 +129,3 @@ class Wallet:
     def sign_raw(self, data: bytes) -> bytes:
         """Plain 64-byte Ed25519 signature of ``data`` with the payment key."""
         return self._payment_key.sign(data)
-
-
-def _soft(index: int) -> int:
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < hd.HARDENED:
-        raise DerivationError(f"address index must be an integer in 0..{hd.HARDENED - 1}, got {index!r}")
-    return index
