@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scavenger.sim.schedule import Schedule, parse_masks
+from scavenger.sim.state import ScheduleOptions, open_state
 from scavenger.sim.timefmt import parse_iso, parse_start
 
 START = datetime(2025, 10, 30, tzinfo=UTC)
@@ -125,6 +128,27 @@ def test_schedule_rejects_bad_parameters() -> None:
         real_schedule(period=0.5)
     with pytest.raises(ValueError, match="days"):
         real_schedule(days=100)
+    # regression: inf/NaN or an overflowing period was accepted, then every /challenge answered 500
+    for period in (float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="period"):
+            real_schedule(period=period)
+    with pytest.raises(ValueError, match="after the year 9999"):
+        real_schedule(period=1e15)
+    with pytest.raises(ValueError, match="too far from now"):
+        parse_start("+99999999999d", START)
+
+
+def test_a_refused_schedule_is_not_kept_in_a_new_state_file(tmp_path: Path) -> None:
+    options = ScheduleOptions(
+        start=START, period=float("inf"), days=21, difficulty="000FFFFF", network="mainnet"
+    )
+    with pytest.raises(ValueError, match="period"):
+        open_state(tmp_path / "sim.sqlite3", options)
+    opened = open_state(tmp_path / "sim.sqlite3", replace(options, period=60.0))
+    try:
+        assert opened.created and opened.schedule.period == 60.0
+    finally:
+        opened.store.close()
 
 
 @settings(max_examples=200, deadline=None)

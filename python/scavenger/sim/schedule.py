@@ -6,6 +6,7 @@ persisting those five values is enough for a restarted simulator to serve identi
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,12 +67,19 @@ class Schedule:
     difficulties: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if self.period < 1:
+        if not (math.isfinite(self.period) and self.period >= 1):
             raise ValueError(f"challenge period must be at least 1 second, got {self.period}")
         if not 1 <= self.days <= 99:
             raise ValueError(f"days must be between 1 and 99 (ids are **DddCcc), got {self.days}")
         if len(self.seed) < 16:
             raise ValueError("schedule seed must be at least 16 bytes")
+        try:  # every date the schedule serves must be representable, else replies fail later
+            self.mining_period_ends  # noqa: B018
+        except OverflowError:
+            raise ValueError(
+                f"a schedule from {self.start.isoformat()} with {self.period} s periods over {self.days} days"
+                " ends after the year 9999"
+            ) from None
 
     @property
     def total(self) -> int:

@@ -56,6 +56,7 @@ def open_state(path: Path, options: ScheduleOptions) -> OpenedState:
         "network": options.network,
         "receipt_key_seed": secrets.token_hex(32),
     }
+    _schedule(requested)  # refuse bad options before a new state file keeps them for good
     stored = store.init_meta(requested)
     if not created:
         for key in ("start", "period", "days", "difficulty", "network"):
@@ -66,12 +67,17 @@ def open_state(path: Path, options: ScheduleOptions) -> OpenedState:
     network = stored["network"]
     if network not in ("mainnet", "testnet"):
         raise ValueError(f"state file {path} has an unknown network {network!r}")
-    schedule = Schedule(
-        seed=bytes.fromhex(stored["schedule_seed"]),
-        start=parse_iso(stored["start"]),
-        period=float(stored["period"]),
-        days=int(stored["days"]),
-        difficulties=parse_masks(stored["difficulty"]),
-    )
     signer = ReceiptSigner(bytes.fromhex(stored["receipt_key_seed"]))
-    return OpenedState(store, schedule, signer, "mainnet" if network == "mainnet" else "testnet", created)
+    return OpenedState(
+        store, _schedule(stored), signer, "mainnet" if network == "mainnet" else "testnet", created
+    )
+
+
+def _schedule(values: dict[str, str]) -> Schedule:
+    return Schedule(
+        seed=bytes.fromhex(values["schedule_seed"]),
+        start=parse_iso(values["start"]),
+        period=float(values["period"]),
+        days=int(values["days"]),
+        difficulties=parse_masks(values["difficulty"]),
+    )

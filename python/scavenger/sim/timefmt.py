@@ -30,7 +30,10 @@ def parse_start(text: str, now: datetime) -> datetime:
         moment = now
     elif match := _RELATIVE.match(text):
         seconds = float(match["value"]) * _UNITS[match["unit"]]
-        moment = now + timedelta(seconds=seconds if match["sign"] == "+" else -seconds)
+        try:
+            moment = now + timedelta(seconds=seconds if match["sign"] == "+" else -seconds)
+        except OverflowError:
+            raise ValueError(f"start {text!r} is too far from now") from None
     else:
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
