@@ -42,8 +42,8 @@ CIP30_PREFIX = "CIP-30 signature verification failed: "
 MESSAGE_MISMATCH = "Message in signature does not match provided message"
 
 
-def wrong_network(expected: str, got: str) -> str:
-    return f"{CIP30_PREFIX}Wrong network: expected {expected}, got {got}"
+def wrong_network(expected: str, got: str, prefix: str = CIP30_PREFIX) -> str:
+    return f"{prefix}Wrong network: expected {expected}, got {got}"
 
 
 # Donation errors.

@@ -49,7 +49,7 @@ def check_signature(
         raise SignatureRejected(f"{prefix}Invalid address: {exc}") from None
     got = _NETWORK_LABEL["mainnet" if decoded.network_id == 1 else "testnet"]
     if got != _NETWORK_LABEL[network]:
-        raise SignatureRejected(f"{prefix}Wrong network: expected {_NETWORK_LABEL[network]}, got {got}")
+        raise SignatureRejected(texts.wrong_network(_NETWORK_LABEL[network], got, prefix))
     pubkey = bytes.fromhex(pubkey_hex)
     try:
         signed = cip8.verify(signature, pubkey)
