@@ -226,3 +226,19 @@ def test_unusable_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot access"):
         WalletStore(blocker / "sub", "mainnet").ensure(1)
     assert blocker.read_text() == "not a folder"
+
+
+def test_short_writes_are_continued_not_skipped(store: WalletStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    # os.write may take fewer bytes than offered (e.g. a nearly full disk); the rest must still be written
+    # from where it stopped, or seeds.txt would be published with a hole in a mnemonic.
+    real_write = os.write
+
+    def short_write(fd: int, data: bytes | memoryview) -> int:
+        return real_write(fd, bytes(data)[:7])
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", short_write)
+        created = store.create(1)  # a new seeds.txt (published with link)
+        created += store.create(2)  # then a longer version of it (published with rename)
+    assert store.load() == created
+    assert [w.mnemonic for w in store.load()] == store.seeds_path.read_text().splitlines()

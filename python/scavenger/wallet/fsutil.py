@@ -111,22 +111,32 @@ def fsync_dir(path: Path) -> None:
 
 
 def _write_temp(final: Path, data: bytes, step: str) -> Path:
-    """Write ``data`` to a fresh O_EXCL temp file next to ``final`` and fsync it."""
+    """Write ``data`` to a fresh O_EXCL temp file next to ``final``, fsync it and read it back.
+
+    Nothing is published from a temp file whose content differs from ``data``.
+    """
     tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     try:
         view = memoryview(data)
         half = len(view) // 2
-        os.write(fd, view[:half])
+        written = 0
+        # os.write may write fewer bytes than asked (disk nearly full): always continue from what it took.
+        while written < half:
+            written += os.write(fd, view[written:half])
         crash_point(f"{step}.partial")
-        while half < len(view):
-            half += os.write(fd, view[half:])
+        while written < len(view):
+            written += os.write(fd, view[written:])
         os.fsync(fd)
-    except BaseException:
         os.close(fd)
+        fd = -1
+        if read_file(tmp) != data:
+            raise StoreError(f"read-back of the new version of {final} differs from what was written")
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
-    os.close(fd)
     crash_point(f"{step}.synced")
     return tmp
 
@@ -149,17 +159,15 @@ def create_new_file(final: Path, data: bytes, step: str) -> None:
 def replace_with_superset(final: Path, old: bytes, new: bytes, step: str) -> None:
     """Atomically replace ``final`` (currently ``old``) by ``new``, which must start with ``old``.
 
-    The old content is checked twice: in the fsynced temp file (every old byte is still there,
-    in place) and in ``final`` just before the rename (nobody changed it meanwhile). A crash at any
+    The old content is checked twice: in the fsynced temp file (read back whole by ``_write_temp``:
+    every old byte is still there, in place) and in ``final`` just before the rename (nobody changed
+    it meanwhile). A crash at any
     point leaves either the complete old file or the complete new one.
     """
     if not new.startswith(old):
         raise StoreError(f"refusing to rewrite {final}: the new version does not keep every old line")
     tmp = _write_temp(final, new, step)
     try:
-        written = read_file(tmp)
-        if written != new:
-            raise StoreError(f"read-back of the new version of {final} differs from what was written")
         if read_file(final) != old:
             raise StoreError(f"{final} changed while it was being updated; nothing was replaced")
         os.rename(tmp, final)
