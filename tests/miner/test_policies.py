@@ -120,3 +120,12 @@ def test_donation_list_generated_once_and_tip_only_when_set(tmp_path: Path) -> N
     assert tip not in again.owned
     assert (tmp_path / "donate_list_seed.txt").read_bytes() == seeds  # never rewritten
     assert (tmp_path / "donate_list.txt").read_text().split() == first.addresses  # the tip is not written
+
+
+def test_render_survives_a_malformed_difficulty() -> None:
+    # The engine skips such a challenge; the view must not crash on it (a crashed view stops the miner).
+    state = MinerState("miner-1", 1, 1, "")
+    state.challenges = [ChallengeState("**D01C06", "not-hex", 4102444800.0, 0, 0)]
+    console = Console(record=True, width=160)
+    console.print(render(state))
+    assert "not-hex" in console.export_text()

@@ -86,11 +86,13 @@ def render(state: MinerState) -> Group:
     for column in ("address", "registration", "found", "accepted", "pending", "donation", "mining now"):
         wallets.add_column(column)
     current = state.current
+    # The current pair's progress against its challenge's expected hashes (the engine computed them from the
+    # difficulty; parsing it again here crashed the view, and so the miner, on a malformed difficulty).
+    share = 100 * current.tried / max(1.0, current.expected) if current is not None else 0.0
     for w in state.wallets.values():
         reg = w.registration + (f" ({w.registration_error})" if w.registration_error else "")
         mining = ""
         if current is not None and current.address == w.address and state.phase == "mining":
-            share = 100 * current.tried / max(1.0, current.expected)
             mining = f"{current.challenge_id} {current.tried:,}/{current.expected:,.0f} ({share:.0f}%)"
         wallets.add_row(
             _short(w.address), reg, str(w.found), str(w.accepted), str(w.pending), w.donation, mining
@@ -100,12 +102,10 @@ def render(state: MinerState) -> Group:
     for column in ("challenge", "difficulty", "closes in", "solved by", "hashes tried", "progress"):
         challenges.add_column(column)
     for ch in state.challenges[:12]:
-        mask = int(ch.difficulty, 16) if ch.difficulty else 0xFFFFFFFF
-        expected = 2 ** (32 - bin(mask).count("1"))
         active = current is not None and current.challenge_id == ch.challenge_id
         progress = ""
         if active and current is not None:
-            progress = f"{_short(current.address)} {100 * current.tried / max(1, expected):.0f}% of expected"
+            progress = f"{_short(current.address)} {share:.0f}% of expected"
         challenges.add_row(
             Text(ch.challenge_id, style="bold" if active else ""),
             ch.difficulty,
