@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from scavenger.api import errors
 from scavenger.api.events import ApiEvent
@@ -54,7 +54,7 @@ _SEGMENT = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@]{1,4096}")
 _SENT_MEMORY = 100_000
 
 OnResponse = Callable[[ApiEvent], object]
-M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def _user_agent() -> str:
@@ -122,7 +122,7 @@ class ScavengerClient:
     async def get_terms(self, version: str | None = None) -> Terms:
         path = ["TandC"] if version is None else ["TandC", _segment("version", version)]
         reply = await self._call("GET", "terms", path)
-        return _parse(Terms, reply, "terms")
+        return _parse(Terms.model_validate, reply, "terms")
 
     async def register(self, address: str, signature: str, pubkey: str) -> Registration:
         path = [
@@ -132,14 +132,11 @@ class ScavengerClient:
             _segment("pubkey", pubkey),
         ]
         reply = await self._call("POST", "register", path, address=address)
-        return _parse(Registration, reply, "register")
+        return _parse(Registration.model_validate, reply, "register")
 
     async def get_challenge(self) -> ChallengeBefore | ChallengeActive | ChallengeAfter:
         reply = await self._call("GET", "challenge", ["challenge"])
-        try:
-            return CHALLENGE_STATE.validate_python(reply.body)
-        except ValidationError as exc:
-            raise _unexpected("challenge", reply, exc) from None
+        return _parse(CHALLENGE_STATE.validate_python, reply, "challenge")
 
     async def submit_solution(
         self, address: str, challenge_id: str, nonce: str, *, sent_before: bool = False
@@ -162,7 +159,8 @@ class ScavengerClient:
                 "solution for %s %s: already stored (an earlier attempt was accepted)", address, challenge_id
             )
             return SolutionAccepted(receipt=None, already_existed=True)
-        return SolutionAccepted(receipt=_parse(SolutionReply, reply, "solution").crypto_receipt)
+        accepted = _parse(SolutionReply.model_validate, reply, "solution")
+        return SolutionAccepted(receipt=accepted.crypto_receipt)
 
     async def donate_to(self, destination: str, original: str, signature: str) -> Donation:
         """Assign ``original``'s rights to ``destination``; ``destination == original`` undoes it."""
@@ -193,20 +191,17 @@ class ScavengerClient:
                 timestamp=_now_iso(),
                 already_done=True,
             )
-        return _parse(Donation, reply, "donate_to")
+        return _parse(Donation.model_validate, reply, "donate_to")
 
     async def work_to_star_rate(self) -> list[int]:
         reply = await self._call("GET", "work_to_star_rate", ["work_to_star_rate"])
-        try:
-            return WORK_TO_STAR_RATE.validate_python(reply.body)
-        except ValidationError as exc:
-            raise _unexpected("work_to_star_rate", reply, exc) from None
+        return _parse(WORK_TO_STAR_RATE.validate_python, reply, "work_to_star_rate")
 
     async def statistics(self, address: str) -> Statistics:
         reply = await self._call(
             "GET", "statistics", ["statistics", _segment("address", address)], address=address
         )
-        return _parse(Statistics, reply, "statistics")
+        return _parse(Statistics.model_validate, reply, "statistics")
 
     # -- machinery ---------------------------------------------------------------------------------
     def _remember(self, key: tuple[str, str, str]) -> None:
@@ -331,18 +326,18 @@ def _segment(name: str, value: str) -> str:
     return value
 
 
-def _unexpected(endpoint: str, reply: _Reply, exc: ValidationError) -> errors.UnexpectedResponse:
-    problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5])
-    return errors.UnexpectedResponse(
-        f"reply does not have the documented shape ({problems})",
-        status=reply.status,
-        endpoint=endpoint,
-        body=reply.body,
-    )
-
-
-def _parse(model: type[M], reply: _Reply, endpoint: str) -> M:
+def _parse(validate: Callable[[Any], T], reply: _Reply, endpoint: str) -> T:
+    """``validate`` (a model's ``model_validate`` or an adapter's ``validate_python``) of the reply body;
+    a body without the documented shape raises UnexpectedResponse naming the first problems."""
     try:
-        return model.model_validate(reply.body)
+        return validate(reply.body)
     except ValidationError as exc:
-        raise _unexpected(endpoint, reply, exc) from None
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
+        )
+        raise errors.UnexpectedResponse(
+            f"reply does not have the documented shape ({problems})",
+            status=reply.status,
+            endpoint=endpoint,
+            body=reply.body,
+        ) from None
