@@ -150,12 +150,4 @@ def _ensure(config_dir: Path, net: Network, count: int) -> DonateList:
         return load(config, net)
 
 
-def generated_mnemonics_count(config_dir: Path | str) -> int:
-    """Number of non-empty lines of the seed file (for status displays; reads no words out)."""
-    data = fsutil.read_file(seed_path(config_dir))
-    if data is None:
-        return 0
-    return sum(1 for line in data.decode("utf-8", "replace").splitlines() if line.strip())
-
-
 __all__ = ["DEFAULT_COUNT", "LIST_FILE", "SEED_FILE", "DonateList", "ensure", "load"]
