@@ -18,6 +18,7 @@ from scavenger.core import build_preimage_suffix, format_nonce, parse_difficulty
 from scavenger.miner.journal import Journal, StoredChallenge
 from scavenger.miner.romcache import RomCache
 from scavenger.miner.scheduler import Work, expected_hashes, plan
+from scavenger.miner.services import _wait_either
 from scavenger.miner.state import ChallengeState, CurrentWork, MinerState
 
 log = logging.getLogger(__name__)
@@ -112,12 +113,7 @@ class Engine:
 
     async def _idle(self, seconds: float) -> None:
         self.wake.clear()
-        waiters = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self.wake.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await _wait_either(self._stop, self.wake, seconds)
 
     async def _batch_on(self, work: Work) -> None:
         body: dict[str, Any] = work.challenge
