@@ -134,7 +134,7 @@ def create_app(sim: Simulator) -> FastAPI:
 
         @app.post(prefix + "/solution/{address}/{challenge_id}/{nonce}")
         async def solution(address: str, challenge_id: str, nonce: str) -> Response:
-            return await handlers.submit_solution(sim, address, challenge_id, nonce)
+            return await run_in_threadpool(handlers.submit_solution, sim, address, challenge_id, nonce)
 
         @app.post(prefix + "/donate_to/{destination}/{original}/{signature}")
         async def donate_to(destination: str, original: str, signature: str) -> Response:
