@@ -228,14 +228,21 @@ pub fn hash_parts(outlen: usize, parts: &[&[u8]]) -> [u8; 64] {
     s.finalize()
 }
 
+/// BLAKE2b with output length `outlen` of a message of at most one block: `len` bytes, given as
+/// the little-endian words `words` (at most 16; the rest of the block is zero).
+#[inline(always)]
+pub fn hash_block_words(outlen: usize, words: &[u64], len: u64) -> [u64; 8] {
+    let mut m = [0u64; 16];
+    m[..words.len()].copy_from_slice(words);
+    let mut h = init_state(outlen);
+    compress_words(&mut h, &m, len, true);
+    h
+}
+
 /// B512 of exactly 64 bytes: a single compression.
 #[inline(always)]
 pub fn b512_64(input: &[u64; 8]) -> [u64; 8] {
-    let mut m = [0u64; 16];
-    m[..8].copy_from_slice(input);
-    let mut h = init_state(64);
-    compress_words(&mut h, &m, 64, true);
-    h
+    hash_block_words(64, input, 64)
 }
 
 #[inline(always)]
@@ -276,11 +283,7 @@ pub fn hprime_stream(len: usize, parts: &[&[u8]], mut sink: impl FnMut(&[u8])) {
         rem -= 32;
     }
     // Tail: a full BLAKE2b with outlen = rem over the 64-byte V.
-    let mut m = [0u64; 16];
-    m[..8].copy_from_slice(&v);
-    let mut h = init_state(rem);
-    compress_words(&mut h, &m, 64, true);
-    sink(&words_to_bytes(&h)[..rem]);
+    sink(&words_to_bytes(&hash_block_words(rem, &v, 64))[..rem]);
 }
 
 pub fn hprime(out: &mut [u8], parts: &[&[u8]]) {

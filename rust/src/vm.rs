@@ -143,14 +143,7 @@ impl<'a> Core<'a> {
             204..=219 => a.rotate_right(r1 as u32),
             220..=239 => !a,
             240..=247 => a & b,
-            248..=255 => {
-                let mut m = [0u64; 16];
-                m[0] = a;
-                m[1] = b;
-                let mut h = blake2b::init_state(64);
-                blake2b::compress_words(&mut h, &m, 16, true);
-                h[(op - 248) as usize]
-            }
+            248..=255 => blake2b::hash_block_words(64, &[a, b], 16)[(op - 248) as usize],
         };
         self.regs[r3] = result;
     }
@@ -293,11 +286,8 @@ fn hprime_x4(
     } else {
         // Tail of another length: a BLAKE2b with that output length, per lane.
         for lane in 0..LANES {
-            let mut m = [0u64; 16];
-            m[..8].copy_from_slice(&lane_words(&v, lane));
-            let mut h = blake2b::init_state(rem);
-            blake2b::compress_words(&mut h, &m, 64, true);
-            emit(lane, &h, rem);
+            let tail = blake2b::hash_block_words(rem, &lane_words(&v, lane), 64);
+            emit(lane, &tail, rem);
         }
     }
 }
