@@ -164,13 +164,11 @@ class Miner:
         reporter.register_miner(lease.instance_id)
         reporter_task = reporter.start()
         metrics_server = start_metrics(state, config.metrics_port)
-        raw_challenges = RawChallenges()
 
         def on_response(event: Any) -> None:
-            raw_challenges.capture(event)
+            self._raw_challenges.capture(event)
             reporter.record_api_event(event)
 
-        self._raw_challenges = raw_challenges
         try:
             async with _make_client(config, on_response) as client:
                 await self._mine(client, journal, state, wallets, reporter, lease)
