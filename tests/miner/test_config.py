@@ -93,3 +93,14 @@ def test_token_is_not_in_error_messages() -> None:
     with pytest.raises(ConfigError) as info:
         load_config({"STATS_BEARER_TOKEN": "tok-123", "MINER_THREADS": "x"})
     assert "tok-123" not in str(info.value)
+
+
+def test_tip_address_is_checked_like_a_donation_list_line() -> None:
+    from scavenger.wallet import Wallet
+
+    good = Wallet.generate("mainnet").address
+    assert load_config({"TIP_ADDRESS": good}).tip_address == good
+    # One mistyped character still matches the bech32 alphabet but fails the checksum.
+    typo = good[:-1] + ("q" if good[-1] != "q" else "p")
+    with pytest.raises(ConfigError, match="TIP_ADDRESS is not a valid Cardano payment address"):
+        load_config({"TIP_ADDRESS": typo})

@@ -167,7 +167,20 @@ def _validated(config: MinerConfig) -> MinerConfig:
                 f"TIP_ADDRESS is a {'testnet' if testnet else 'mainnet'} address but CARDANO_NETWORK is "
                 f"{config.network}"
             )
+        _check_address("TIP_ADDRESS", config.tip_address, config.network)
     return config
+
+
+def _check_address(name: str, text: str, network: str) -> None:
+    # The same check as every line of donate_list.txt: a mistyped character fails the bech32 checksum here,
+    # at start, instead of as a donate_to failure retried forever for the wallets that draw this address.
+    from scavenger.wallet.address import parse_network, validate_payment_address
+    from scavenger.wallet.errors import AddressError
+
+    try:
+        validate_payment_address(text, parse_network(network))
+    except AddressError as exc:
+        raise ConfigError(f"{name} is not a valid Cardano payment address: {exc}") from None
 
 
 def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> MinerConfig:
