@@ -33,6 +33,7 @@ def register(sim: Simulator, address: str, signature: str, pubkey: str) -> Respo
             message=texts.TERMS_MESSAGE,
             network=sim.network,
             prefix=texts.CIP30_PREFIX,
+            mismatch=texts.CIP30_PREFIX + texts.MESSAGE_MISMATCH,
         )
     except SignatureRejected as exc:
         return nest_error(400, exc.message)
@@ -105,6 +106,7 @@ def donate(sim: Simulator, destination: str, original: str, signature: str) -> R
             message=texts.donation_message(destination),
             network=sim.network,
             prefix=texts.DONATE_SIG_PREFIX,
+            mismatch=texts.donate_message_mismatch(destination),
         )
     except SignatureRejected as exc:
         return nest_error(400, exc.message)

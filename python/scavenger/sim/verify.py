@@ -33,12 +33,20 @@ def is_hex(text: str) -> bool:
 
 
 def check_signature(
-    *, address: str, signature: str, pubkey_hex: str, message: str, network: Network, prefix: str
+    *,
+    address: str,
+    signature: str,
+    pubkey_hex: str,
+    message: str,
+    network: Network,
+    prefix: str,
+    mismatch: str,
 ) -> None:
     """Verify that ``signature`` is the address owner's CIP-8 signature over ``message``.
 
     ``prefix`` is the reply's lead-in ("CIP-30 signature verification failed: " for register,
-    "Invalid CIP-30 signature failed: " for donate_to)."""
+    "Invalid CIP-30 signature failed: " for donate_to); ``mismatch`` the whole reply when the signed
+    payload is not ``message`` (each route words it differently)."""
     from scavenger.wallet import cip8
     from scavenger.wallet.address import decode_address
     from scavenger.wallet.errors import WalletError
@@ -56,9 +64,7 @@ def check_signature(
     except (WalletError, ValueError) as exc:
         raise SignatureRejected(f"{prefix}{exc}") from None
     if signed.payload != message.encode():
-        if prefix == texts.DONATE_SIG_PREFIX:
-            raise SignatureRejected(texts.donate_message_mismatch(message[len(texts.DONATION_PREFIX) :]))
-        raise SignatureRejected(f"{prefix}{texts.MESSAGE_MISMATCH}")
+        raise SignatureRejected(mismatch)
     if hashlib.blake2b(pubkey, digest_size=28).digest() != decoded.payment_key_hash:
         raise SignatureRejected(f"{prefix}Public key does not match the address payment credential")
     if signed.address is not None and signed.address != decoded.raw:
