@@ -60,10 +60,14 @@ def parse_port(name: str, text: str) -> int:
 def parse_size(name: str, text: str) -> int:
     """Bytes, with optional binary units: ``1073741824``, ``1GiB``, ``16MiB``, ``64k``."""
     match = _SIZE_RE.match(text)
-    if not match:
+    try:
+        number = int(match.group(1)) if match else None
+    except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
+        number = None
+    if match is None or number is None:
         raise ConfigError(f"{name} must be a size in bytes (e.g. 1073741824, 64MiB, 1GiB), got {text!r}")
     unit = (match.group(2) or "").lower()[:1]
-    value = int(match.group(1)) * _SIZE_UNITS[unit]
+    value = number * _SIZE_UNITS[unit]
     if value < 1:
         raise ConfigError(f"{name} must be a positive size, got {text!r}")
     return value

@@ -35,7 +35,11 @@ def test_bench_rejects_a_bad_rom_size() -> None:
     assert "multiple of 64" in done.stderr
 
 
-@pytest.mark.parametrize(("size", "message"), [("0", "positive size"), ("lots", "size in bytes")])
+@pytest.mark.parametrize(
+    ("size", "message"),
+    # 5000 digits: beyond int()'s limit, which once escaped parse_size as a bare ValueError.
+    [("0", "positive size"), ("lots", "size in bytes"), ("9" * 5000, "size in bytes")],
+)
 def test_bench_rejects_an_unparsable_size(size: str, message: str) -> None:
     done = _run("--rom-size", size, "--seconds", "0.1")
     assert done.returncode == 2
