@@ -88,6 +88,13 @@ def test_challenge_reply_phases_and_formats() -> None:
     assert active["mining_period_ends"] == "2025-10-30T23:59:59Z"
     assert ISO_S.match(active["mining_period_ends"]) and ISO_MS.match(active["challenge"]["issued_at"])
     assert schedule.challenge_reply(START + timedelta(days=1)) == {"code": "after"}
+    # the last second named by mining_period_ends still belongs to the period (solutions are accepted in it)
+    last = schedule.challenge_reply(START + timedelta(days=1, milliseconds=-500))
+    assert last["code"] == "active" and last["challenge"]["challenge_id"] == "**D01C24"
+    # regression (found by test_schedule_invariants): with 1 s periods the final challenge, issued in that
+    # last second, was never current
+    fast = real_schedule(period=1.0, days=1)
+    assert fast.current_index(START + timedelta(seconds=23.5)) == 23
 
 
 @pytest.mark.parametrize(

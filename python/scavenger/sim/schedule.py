@@ -138,8 +138,12 @@ class Schedule:
         return (day - 1) * CHALLENGES_PER_DAY + number - 1
 
     def current_index(self, now: datetime) -> int | None:
-        """Index of the newest issued challenge, None before the start or after the mining period."""
-        if now < self.start or now > self.mining_period_ends:
+        """Index of the newest issued challenge, None before the start or after the mining period.
+
+        ``mining_period_ends`` names its last second (``…T23:59:59Z``) and solutions are accepted until that
+        second is over, so the period ends one second later - with 1 s periods the final challenge is issued
+        at that very second and would otherwise never be current."""
+        if now < self.start or now >= self.mining_period_ends + timedelta(seconds=1):
             return None
         return min(int((now - self.start).total_seconds() // self.period), self.total - 1)
 
