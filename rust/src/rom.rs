@@ -96,6 +96,13 @@ pub fn validate(generation: Generation, size: u64) -> Result<(), CoreError> {
             "size must be <= {MAX_SIZE}, got {size}"
         )));
     }
+    // H' generates the FullRandom ROM and the TwoStep pre-ROM, and its output length is 32-bit:
+    // a longer one would panic in `hprime_stream`.
+    if generation == Generation::FullRandom && size > u32::MAX as u64 {
+        return Err(CoreError::value(format!(
+            "size must be < 4 GiB for a full_random ROM, got {size}"
+        )));
+    }
     if let Generation::TwoStep {
         pre_size,
         mixing_numbers,
@@ -105,6 +112,11 @@ pub fn validate(generation: Generation, size: u64) -> Result<(), CoreError> {
         if pre_size < 64 || !pre_size.is_power_of_two() {
             return Err(CoreError::value(format!(
                 "pre_size must be a power of two >= 64, got {pre_size}"
+            )));
+        }
+        if pre_size > u32::MAX as u64 {
+            return Err(CoreError::value(format!(
+                "pre_size must be < 4 GiB, got {pre_size}"
             )));
         }
         if pre_size > size {

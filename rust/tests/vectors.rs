@@ -72,6 +72,11 @@ fn parameter_and_size_validation() {
     assert!(Rom::new(b"k", two_step(1000, 4), 1 << 16).is_err());
     assert!(Rom::new(b"k", two_step(1 << 17, 4), 1 << 16).is_err());
     assert!(Rom::new(b"k", two_step(1 << 12, 0), 1 << 16).is_err());
+    // H' lengths are 32-bit: rejected up front instead of panicking in the build.
+    assert!(rom::validate(Generation::FullRandom, 1 << 32).is_err());
+    assert!(rom::validate(two_step(1 << 32, 4), 1 << 33).is_err());
+    assert!(rom::validate(Generation::FullRandom, (1 << 32) - 64).is_ok());
+    assert!(rom::validate(two_step(1 << 31, 4), 1 << 33).is_ok());
     assert!(check_params(1, 256).is_err());
     assert!(check_params(2, 255).is_err());
     assert!(check_params(2, 256).is_ok());

@@ -31,6 +31,9 @@ def rom() -> Rom:
         ((b"k",), {"size": 1 << 16, "pre_size": 1 << 12, "mixing_numbers": 0}, ValueError, "mixing"),
         ((b"k",), {"size": 1 << 16, "pre_size": True}, TypeError, "pre_size"),
         ((b"k",), {"size": 1 << 45}, ValueError, "size must be <="),
+        # H' lengths are 32-bit: these once panicked (PanicException, a BaseException) in the build.
+        ((b"k",), {"size": 1 << 32, "full_random": True}, ValueError, "size must be < 4 GiB"),
+        ((b"k",), {"size": 1 << 33, "pre_size": 1 << 32}, ValueError, "pre_size must be < 4 GiB"),
     ],
 )
 def test_rom_rejects(args: tuple[Any, ...], kwargs: dict[str, Any], exc: type[Exception], match: str) -> None:
