@@ -73,6 +73,11 @@ CREATE TABLE IF NOT EXISTS donations (
 );
 """
 
+_SAVE_PROGRESS = (
+    "INSERT INTO progress VALUES (?, ?, ?, ?) ON CONFLICT (address, challenge_id) "
+    "DO UPDATE SET next_nonce = excluded.next_nonce, hashes = excluded.hashes"
+)
+
 
 @dataclass(frozen=True)
 class StoredChallenge:
@@ -102,6 +107,16 @@ class Counts:
     pending: int
     expired: int
     rejected: int
+
+
+def _counts(by_status: dict[str, int]) -> Counts:
+    return Counts(
+        found=sum(by_status.values()),
+        accepted=by_status.get("accepted", 0),
+        pending=by_status.get("pending", 0),
+        expired=by_status.get("expired", 0),
+        rejected=by_status.get("rejected", 0),
+    )
 
 
 class Journal:
@@ -169,11 +184,7 @@ class Journal:
 
     def save_progress(self, address: str, challenge_id: str, next_nonce: int, hashes: int) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO progress VALUES (?, ?, ?, ?) ON CONFLICT (address, challenge_id) "
-                "DO UPDATE SET next_nonce = excluded.next_nonce, hashes = excluded.hashes",
-                (address, challenge_id, next_nonce, hashes),
-            )
+            db.execute(_SAVE_PROGRESS, (address, challenge_id, next_nonce, hashes))
 
     # -- solutions ---------------------------------------------------------------------------------------
 
@@ -189,11 +200,7 @@ class Journal:
             )
             if cur.rowcount != 1:
                 return False
-            db.execute(
-                "INSERT INTO progress VALUES (?, ?, ?, ?) ON CONFLICT (address, challenge_id) "
-                "DO UPDATE SET next_nonce = excluded.next_nonce, hashes = excluded.hashes",
-                (address, challenge_id, int(nonce, 16) + 1, hashes),
-            )
+            db.execute(_SAVE_PROGRESS, (address, challenge_id, int(nonce, 16) + 1, hashes))
             return True
 
     def solved_pairs(self) -> set[tuple[str, str]]:
@@ -258,13 +265,7 @@ class Journal:
 
     def counts(self) -> Counts:
         rows = dict(self._db.execute("SELECT status, COUNT(*) FROM solutions GROUP BY status").fetchall())
-        return Counts(
-            found=sum(rows.values()),
-            accepted=rows.get("accepted", 0),
-            pending=rows.get("pending", 0),
-            expired=rows.get("expired", 0),
-            rejected=rows.get("rejected", 0),
-        )
+        return _counts(rows)
 
     def counts_by_address(self) -> dict[str, Counts]:
         result: dict[str, dict[str, int]] = {}
@@ -272,11 +273,7 @@ class Journal:
             "SELECT address, status, COUNT(*) FROM solutions GROUP BY address, status"
         ):
             result.setdefault(address, {})[status] = n
-        return {
-            a: Counts(sum(s.values()), s.get("accepted", 0), s.get("pending", 0), s.get("expired", 0),
-                      s.get("rejected", 0))
-            for a, s in result.items()
-        }
+        return {a: _counts(s) for a, s in result.items()}
 
     # -- registrations -----------------------------------------------------------------------------------
 
