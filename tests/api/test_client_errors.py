@@ -226,3 +226,12 @@ async def test_a_trailing_newline_is_refused_before_anything_is_sent() -> None:
             await api.submit_solution("addr1abc\n", "**D01C01", "0000000000000000")
         with pytest.raises(ValueError, match="challenge_id"):
             await api.submit_solution("addr1abc", "**D01C01\n", "0000000000000000")
+
+
+async def test_an_undecodable_body_is_a_transport_error(scripted: ScriptedServer) -> None:
+    # regression: httpx.DecodingError is no httpx.TransportError, so it escaped as a raw httpx exception
+    scripted.reply(Canned(200, b"not gzip", {"Content-Type": "application/json", "Content-Encoding": "gzip"}))
+    async with ScavengerClient(scripted.url, retry=NO_RETRY) as api:
+        with pytest.raises(errors.TransportError, match="DecodingError") as broken:
+            await api.get_challenge()
+    assert broken.value.status is None and errors.is_retryable(broken.value)

@@ -269,7 +269,7 @@ class ScavengerClient:
                 response = await self._http.get(url)
         except httpx.TimeoutException as exc:
             return errors.ApiTimeout(f"timed out ({type(exc).__name__})", endpoint=endpoint)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # also DecodingError (a body that fails its Content-Encoding)
             return errors.TransportError(f"{type(exc).__name__}: {exc}"[:300], endpoint=endpoint)
         elapsed = time.monotonic() - began
         status = response.status_code

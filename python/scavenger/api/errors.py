@@ -59,7 +59,7 @@ def _rebuild(cls: type[ApiError], message: str, state: dict[str, Any]) -> ApiErr
 
 # -- transport and infrastructure: usually retried ---------------------------------------------------
 class TransportError(ApiError):
-    """No HTTP reply (connection refused/reset, protocol error)."""
+    """No usable HTTP reply (connection refused/reset, protocol error, undecodable body)."""
 
 
 class ApiTimeout(TransportError):
