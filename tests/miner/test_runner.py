@@ -50,3 +50,17 @@ async def test_a_bad_donation_list_pauses_donations_but_not_the_miner(
     await asyncio.wait_for(task, 5)
     assert not miner.failed
     journal.close()
+
+
+def test_a_busy_metrics_port_is_a_clear_configuration_error() -> None:
+    import socket
+
+    from scavenger.miner.config import ConfigError
+    from scavenger.miner.metrics import start_metrics
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"METRICS_PORT {port}: cannot serve /metrics"):
+            start_metrics(MinerState("miner-1", 1, 1, ""), port, addr="127.0.0.1")

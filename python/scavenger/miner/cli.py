@@ -99,7 +99,7 @@ def _run(config: MinerConfig, plain: bool) -> int:
     setup_logging(config.log_level, console)
     try:
         return asyncio.run(run_miner(config, console))
-    except (SlotError, WalletError) as exc:
+    except (SlotError, WalletError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

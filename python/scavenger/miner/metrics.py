@@ -9,6 +9,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from scavenger.miner.config import ConfigError
 from scavenger.miner.state import MinerState
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,11 @@ def start_metrics(state: MinerState, port: int, addr: str = "0.0.0.0") -> Any:
         return None
     registry = CollectorRegistry()
     registry.register(MinerCollector(state))  # type: ignore[arg-type]
-    started = start_http_server(port, addr=addr, registry=registry)
+    try:
+        started = start_http_server(port, addr=addr, registry=registry)
+    except OSError as exc:
+        # Typically two instances on one host with the same METRICS_PORT: say so instead of a traceback.
+        reason = exc.strerror or exc
+        raise ConfigError(f"METRICS_PORT {port}: cannot serve /metrics on {addr}: {reason}") from None
     log.info("Prometheus metrics on http://%s:%d/metrics", addr, port)
     return started[0] if isinstance(started, tuple) else started

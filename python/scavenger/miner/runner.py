@@ -146,6 +146,13 @@ class Miner:
         store = WalletStore(lease.wallets_dir, config.network)
         wallets = await asyncio.to_thread(store.ensure, config.max_wallets)
         log.info("%d wallet(s) in %s", len(wallets), lease.wallets_dir)
+        state = MinerState(
+            instance_id=lease.instance_id, slot=lease.number, threads=config.threads, base_url=config.base_url
+        )
+        for wallet in wallets:
+            state.wallets[wallet.address] = WalletState(address=wallet.address)
+        # Before the journal and the reporter: a busy METRICS_PORT then stops the start with nothing to undo.
+        metrics_server = start_metrics(state, config.metrics_port)
         journal = Journal(journal_path(lease))
         backlog = journal.counts()
         if backlog.found:
@@ -155,15 +162,9 @@ class Miner:
                 backlog.accepted,
                 backlog.pending,
             )
-        state = MinerState(
-            instance_id=lease.instance_id, slot=lease.number, threads=config.threads, base_url=config.base_url
-        )
-        for wallet in wallets:
-            state.wallets[wallet.address] = WalletState(address=wallet.address)
         reporter = _make_reporter(config, lease)
         reporter.register_miner(lease.instance_id)
         reporter_task = reporter.start()
-        metrics_server = start_metrics(state, config.metrics_port)
 
         def on_response(event: Any) -> None:
             self._raw_challenges.capture(event)
