@@ -125,17 +125,6 @@ pub fn words_to_bytes(h: &[u64; 8]) -> [u8; 64] {
     out
 }
 
-/// The chaining value after finalizing a copy of a stream whose state is `h`, with `t` bytes
-/// compressed and `buf[..buflen]` pending. The stream itself is left as it is.
-#[inline(always)]
-pub fn finalize_copy(h: &[u64; 8], t: u64, buf: &[u8; 128], buflen: usize) -> [u64; 8] {
-    let mut h = *h;
-    let mut block = *buf;
-    block[buflen..].fill(0);
-    compress(&mut h, &block, t + buflen as u64, true);
-    h
-}
-
 /// Streaming BLAKE2b. The last block is only compressed at finalization (BLAKE2 rule), so a
 /// full buffer is kept until more data arrives.
 #[derive(Clone)]
@@ -206,13 +195,21 @@ impl State {
     /// Finalizes a copy of the state: the state itself can keep absorbing.
     #[inline]
     pub fn peek(&self) -> [u8; 64] {
-        words_to_bytes(&finalize_copy(&self.h, self.t, &self.buf, self.buflen))
+        let mut h = self.h;
+        let mut block = self.buf;
+        block[self.buflen..].fill(0);
+        compress(&mut h, &block, self.t + self.buflen as u64, true);
+        words_to_bytes(&h)
     }
 
     /// First 8 output bytes of a copy, as LE u64 (the VM's "special" values).
     #[inline]
     pub fn peek_u64(&self) -> u64 {
-        finalize_copy(&self.h, self.t, &self.buf, self.buflen)[0]
+        let mut h = self.h;
+        let mut block = self.buf;
+        block[self.buflen..].fill(0);
+        compress(&mut h, &block, self.t + self.buflen as u64, true);
+        h[0]
     }
 
     pub fn finalize(&self) -> [u8; 64] {

@@ -341,12 +341,11 @@ impl Pd4 {
 
     #[inline(always)]
     fn peek_u64(&self, lane: usize) -> u64 {
-        blake2b::finalize_copy(
-            &lane_words(&self.h, lane),
-            self.t,
-            &self.buf[lane],
-            self.buflen,
-        )[0]
+        let mut h = lane_words(&self.h, lane);
+        let mut block = self.buf[lane];
+        block[self.buflen..].fill(0);
+        blake2b::compress(&mut h, &block, self.t + self.buflen as u64, true);
+        h[0]
     }
 
     fn lane_state(&self, lane: usize) -> State {
