@@ -7,7 +7,7 @@ from scavenger.miner.donate import Donor, load_donation_list
 from scavenger.miner.journal import Journal
 from scavenger.miner.runner import JOURNAL_NAME
 from scavenger.miner.services import Registrar
-from scavenger.miner.slots import instance_dir, list_slots, wallets_dir
+from scavenger.miner.slots import instance_dir, slot_numbers, wallets_dir
 from scavenger.miner.state import MinerState
 
 
@@ -21,14 +21,16 @@ async def run_donation_pass(config: MinerConfig) -> str:
     lines = [f"donation list: {len(donation_list.addresses)} address(es)"]
     stop = asyncio.Event()
     async with ScavengerClient(config.base_url) as api:
-        for slot in list_slots(config.root):
-            wallets = WalletStore(wallets_dir(config.root, slot.number), config.network).load()
+        # Only the folder numbers: probing each slot's lock (as `scavenger slots` does) is not needed here and
+        # could make a miner starting at that instant skip a free slot.
+        for number in slot_numbers(config.root):
+            wallets = WalletStore(wallets_dir(config.root, number), config.network).load()
             if not wallets:
                 continue
             # SQLite WAL lets this pass share the journal with a miner running in that slot.
-            journal = Journal(instance_dir(config.root, slot.number) / JOURNAL_NAME)
+            journal = Journal(instance_dir(config.root, number) / JOURNAL_NAME)
             try:
-                state = MinerState(f"miner-{slot.number}", slot.number, 0, config.base_url)
+                state = MinerState(f"miner-{number}", number, 0, config.base_url)
                 registrar = Registrar(api, journal, state, stop, lambda _a: None)
                 registered = journal.registered()
                 for wallet in wallets:
@@ -38,7 +40,7 @@ async def run_donation_pass(config: MinerConfig) -> str:
                 settled = journal.donations()
                 done = sum(1 for w in wallets if settled.get(w.address, ("", ""))[1] == "done")
                 lines.append(
-                    f"slot {slot.number}: {len(wallets)} wallet(s), {done} assigned, "
+                    f"slot {number}: {len(wallets)} wallet(s), {done} assigned, "
                     f"{len(result.conflicts)} assigned elsewhere, {len(result.retry)} to retry"
                 )
             finally:

@@ -139,7 +139,8 @@ def _try_lock(root: Path, number: int, holder: Holder) -> SlotLease | None:
     return SlotLease(root, number, fd, holder)
 
 
-def _existing_numbers(root: Path) -> list[int]:
+def slot_numbers(root: Path) -> list[int]:
+    """The numbers of the slot folders under ``root``, ascending (no lock is touched)."""
     if not root.is_dir():
         return []
     numbers = []
@@ -189,7 +190,7 @@ def claim_slot(
                 )
             time.sleep(0.5)
 
-    existing = _existing_numbers(root)
+    existing = slot_numbers(root)
     mine = [n for n in existing if (h := _read_holder(slot_dir(root, n) / LOCK_NAME)) and h.host == me.host]
     for number in [*mine, *(n for n in existing if n not in mine)]:
         lease = _try_lock(root, number, me)
@@ -258,7 +259,7 @@ def count_wallets(directory: Path) -> int:
 def list_slots(root: Path) -> list[SlotInfo]:
     infos = []
     local = _locally_locked_inodes()
-    for number in _existing_numbers(root):
+    for number in slot_numbers(root):
         lock_path = slot_dir(root, number) / LOCK_NAME
         infos.append(
             SlotInfo(
