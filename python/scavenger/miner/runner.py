@@ -202,9 +202,7 @@ class Miner:
         donation_wanted = asyncio.Event()
 
         def on_registered(address: str) -> None:
-            ws = state.wallets.get(address)
-            if ws is not None:
-                ws.registration = "registered"
+            # The registrar has already marked the wallet registered in ``state``.
             if submitter_box:
                 submitter_box[0].wake.set()
             donation_wanted.set()
