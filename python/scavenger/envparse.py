@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+_N = TypeVar("_N", int, float)
 
 
 class ConfigError(ValueError):
@@ -27,34 +30,31 @@ def parse_bool(name: str, text: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {text!r}")
 
 
-def parse_positive_int(name: str, text: str) -> int:
+def _parse_number(
+    name: str, text: str, convert: Callable[[str], _N], valid: Callable[[_N], bool], expected: str
+) -> _N:
+    """``convert(text)`` if it converts and is ``valid``; else one error: ``{name} must be {expected}``."""
     try:
-        value = int(text.strip())
+        value = convert(text.strip())
     except ValueError:
-        raise ConfigError(f"{name} must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {text!r}")
+        raise ConfigError(f"{name} must be {expected}, got {text!r}") from None
+    if not valid(value):
+        raise ConfigError(f"{name} must be {expected}, got {text!r}")
     return value
+
+
+def parse_positive_int(name: str, text: str) -> int:
+    return _parse_number(name, text, int, lambda v: v >= 1, "a positive integer")
 
 
 def parse_positive_float(name: str, text: str) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a positive number of seconds, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"{name} must be a positive number of seconds, got {text!r}")
-    return value
+    return _parse_number(
+        name, text, float, lambda v: math.isfinite(v) and v > 0, "a positive number of seconds"
+    )
 
 
 def parse_port(name: str, text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a port number 0-65535 (0 = off), got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise ConfigError(f"{name} must be a port number 0-65535 (0 = off), got {text!r}")
-    return value
+    return _parse_number(name, text, int, lambda v: 0 <= v <= 65535, "a port number 0-65535 (0 = off)")
 
 
 def parse_size(name: str, text: str) -> int:
