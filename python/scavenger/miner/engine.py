@@ -95,7 +95,6 @@ class Engine:
             newest = max(self._open_keys(), key=lambda b: b[1], default=None)
             keep = {w.rom_key for w in work} | ({newest[0]} if newest else set())
             self._roms.prune(keep)
-            self._state.rom_keys = len(self._roms.keys())
             if not work:
                 self._state.current = None
                 self._state.phase = "idle"
@@ -120,7 +119,6 @@ class Engine:
         if not self._roms.has(work.rom_key):
             self._state.phase = "building ROM"
         rom = await self._roms.get(work.rom_key)
-        self._state.rom_keys = len(self._roms.keys())
         if self._stop.is_set():
             return
         difficulty = str(body["difficulty"])
@@ -190,4 +188,3 @@ class Engine:
         # Move halfway towards the ideal so one slow batch (ROM swap, noisy neighbour) does not whipsaw it.
         new = int((count + ideal) / 2)
         self._batch = max(self._threads, min(MAX_BATCH, new))
-        self._state.batch_size = self._batch

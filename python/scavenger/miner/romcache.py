@@ -23,7 +23,6 @@ class RomCache:
         self._factory = factory
         self._roms: dict[str, Any] = {}
         self._building: dict[str, asyncio.Future[Any]] = {}
-        self.builds = 0
 
     def has(self, key: str) -> bool:
         return key in self._roms
@@ -46,7 +45,6 @@ class RomCache:
             rom = await asyncio.to_thread(self._factory, key.encode("ascii"))
             log.info("ROM for no_pre_mine %s… built in %.1f s", key[:12], time.monotonic() - started)
             self._roms[key] = rom
-            self.builds += 1
             future.set_result(rom)
             return rom
         except BaseException as exc:

@@ -99,12 +99,10 @@ class ChallengePoller:
         self._stop = stop
         self._on_new = on_new
         self._interval = interval
-        self.polls = 0
 
     async def poll_once(self) -> float:
         """One poll; returns how long to wait before the next."""
         reply = await self._api.get_challenge()
-        self.polls += 1
         code = _get(reply, "code")
         self._state.api_status = f"challenge: {code}"
         if code == "active":

@@ -59,7 +59,5 @@ class MinerState:
     next_challenge_at: float | None = None
     api_status: str = "starting"
     phase: str = "starting"  # starting | building ROM | mining | idle | stopping
-    rom_keys: int = 0
-    batch_size: int = 0
     submit_errors: int = 0
     last_error: str | None = None

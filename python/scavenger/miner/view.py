@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import UTC, datetime
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -135,7 +134,3 @@ async def run_view(state: MinerState, stop: asyncio.Event, console: Console | No
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:
             log.info("%s", status_line(state))
-
-
-def utc_now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
