@@ -64,3 +64,9 @@ def test_the_simulator_reads_rom_sizes_like_the_miner(tmp_path: Path) -> None:
     )
     assert bad.returncode != 0
     assert "ASHMAIZE_ROM_SIZE must be a size in bytes" in bad.stderr and "'lots'" in bad.stderr
+
+
+def test_a_bad_url_error_does_not_echo_credentials() -> None:
+    with pytest.raises(ConfigError, match="STATS_BACKEND_URL must be an http") as caught:
+        parse_url("STATS_BACKEND_URL", "postgres://stats:hunter2@db:5432/stats")
+    assert "hunter2" not in str(caught.value)

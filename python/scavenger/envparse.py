@@ -77,5 +77,6 @@ def parse_url(name: str, text: str) -> str:
     value = text.strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{name} must be an http(s) URL, got {text!r}")
+        # Only the scheme is echoed: a URL may carry user:password@, which must not reach a log.
+        raise ConfigError(f"{name} must be an http(s) URL, got one with scheme {parts.scheme!r}")
     return value.rstrip("/")

@@ -55,7 +55,7 @@ class SolutionChecker:
                 self._warming.discard(no_pre_mine)
 
     def _rom(self, no_pre_mine: str) -> Any:
-        from scavenger.core import Rom
+        from scavenger.core import Rom, rom_key
 
         with self._lock:
             rom = self._roms.get(no_pre_mine)
@@ -68,7 +68,7 @@ class SolutionChecker:
             with self._lock:
                 rom = self._roms.get(no_pre_mine)
             if rom is None:
-                rom = Rom(no_pre_mine.encode("ascii"), size=self.params.size, pre_size=self.params.pre_size)
+                rom = Rom(rom_key(no_pre_mine), size=self.params.size, pre_size=self.params.pre_size)
                 with self._lock:
                     self._roms[no_pre_mine] = rom
                     while len(self._roms) > _MAX_ROMS:

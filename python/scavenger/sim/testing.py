@@ -205,13 +205,13 @@ def find_nonce(
 ) -> str:
     """Mine a nonce for ``challenge`` (the JSON of ``/challenge``'s ``challenge``) with the real core.
     For tests and demos with small ROMs and easy masks; raises if none is found within ``limit``."""
-    from scavenger.core import Rom, build_preimage_suffix, format_nonce, parse_difficulty
+    from scavenger.core import Rom, build_preimage_suffix, format_nonce, parse_difficulty, rom_key
 
     fields = [
         str(challenge[name])
         for name in ("challenge_id", "difficulty", "no_pre_mine", "latest_submission", "no_pre_mine_hour")
     ]
-    rom = Rom(str(challenge["no_pre_mine"]).encode("ascii"), size=rom_size, pre_size=pre_size)
+    rom = Rom(rom_key(str(challenge["no_pre_mine"])), size=rom_size, pre_size=pre_size)
     result = rom.search(
         build_preimage_suffix(address, *fields), 0, limit, parse_difficulty(str(challenge["difficulty"]))
     )

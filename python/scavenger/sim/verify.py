@@ -4,7 +4,6 @@ Each failure raises SignatureRejected carrying the exact reply text, so the rout
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Literal
 
@@ -48,7 +47,7 @@ def check_signature(
     "Invalid CIP-30 signature failed: " for donate_to); ``mismatch`` the whole reply when the signed
     payload is not ``message`` (each route words it differently)."""
     from scavenger.wallet import cip8
-    from scavenger.wallet.address import decode_address
+    from scavenger.wallet.address import decode_address, key_hash
     from scavenger.wallet.errors import WalletError
 
     try:
@@ -65,7 +64,7 @@ def check_signature(
         raise SignatureRejected(f"{prefix}{exc}") from None
     if signed.payload != message.encode():
         raise SignatureRejected(mismatch)
-    if hashlib.blake2b(pubkey, digest_size=28).digest() != decoded.payment_key_hash:
+    if key_hash(pubkey) != decoded.payment_key_hash:
         raise SignatureRejected(f"{prefix}Public key does not match the address payment credential")
     if signed.address is not None and signed.address != decoded.raw:
         raise SignatureRejected(f"{prefix}Address in signature does not match provided address")

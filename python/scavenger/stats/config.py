@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from scavenger.envparse import ConfigError as ConfigError
+from scavenger.envparse import parse_bool
 
 log = logging.getLogger(__name__)
 
@@ -111,13 +112,10 @@ class BackendConfig:
             raise ConfigError(f"STATS_DB_TIMEOUT must be a number of seconds, got {timeout_text!r}") from None
         if not 0 < db_timeout <= 60:
             raise ConfigError(f"STATS_DB_TIMEOUT must be in (0, 60] seconds, got {timeout_text!r}")
-        public_text = env.get("STATS_PUBLIC_READ", "").strip().lower() or "false"
-        if public_text not in {"true", "false", "1", "0", "yes", "no"}:
-            raise ConfigError(f"STATS_PUBLIC_READ must be true/false, got {public_text!r}")
         values: dict[str, object] = {
             "token": env.get("STATS_BEARER_TOKEN", "").strip(),
             "read_token": env.get("STATS_READ_TOKEN", "").strip(),
-            "public_read": public_text in {"true", "1", "yes"},
+            "public_read": parse_bool("STATS_PUBLIC_READ", env.get("STATS_PUBLIC_READ", "")),
             "database_url": build_database_url(env),
             "host": env.get("BACKEND_BIND_HOST", "").strip() or DEFAULT_HOST,
             "port": int(port_text),
