@@ -71,3 +71,17 @@ def test_registrations_and_donations_survive_reopen(tmp_path: Path) -> None:
     assert again.all_progress() == {("addr1", "**D01C01"): (1000, 1000)}
     again.forget_registration("addr1")
     assert again.registered() == set()
+
+
+def test_a_failed_commit_does_not_leave_the_journal_stuck(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    # A deferred foreign key makes COMMIT itself fail, as a full disk or an I/O error would.
+    journal._db.execute("PRAGMA foreign_keys=ON")
+    journal._db.execute(
+        "CREATE TABLE child (parent TEXT REFERENCES challenges(challenge_id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    with pytest.raises(sqlite3.IntegrityError), journal._tx() as db:
+        db.execute("INSERT INTO child VALUES ('no such challenge')")
+    assert not journal._db.in_transaction
+    assert journal.record_solution("addr1", "**D01C01", "0000000000000001", "pre", "00", hashes=2)
+    assert journal.solved_pairs() == {("addr1", "**D01C01")}

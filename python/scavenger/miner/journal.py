@@ -138,10 +138,13 @@ class Journal:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # Also when COMMIT itself fails (disk full, I/O error): a transaction left open would make every
+            # later BEGIN fail, so no solution could be journalled again until a restart.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     # -- challenges --------------------------------------------------------------------------------------
 
