@@ -78,9 +78,6 @@ class Engine:
         ]
         return work
 
-    def _open_keys(self) -> list[tuple[str, float]]:
-        return [(str(c.body["no_pre_mine"]), c.deadline) for c in self._open]
-
     async def run(self) -> None:
         try:
             await self._loop()
@@ -92,8 +89,8 @@ class Engine:
             work = self._plan()
             # Keep the newest challenge's ROM even when it is fully solved: the next hourly challenge of the
             # same day uses the same key, and rebuilding 1 GiB every hour would waste seconds of mining.
-            newest = max(self._open_keys(), key=lambda b: b[1], default=None)
-            keep = {w.rom_key for w in work} | ({newest[0]} if newest else set())
+            newest = max(self._open, key=lambda c: c.deadline, default=None)
+            keep = {w.rom_key for w in work} | ({str(newest.body["no_pre_mine"])} if newest else set())
             self._roms.prune(keep)
             if not work:
                 self._state.current = None
