@@ -1,4 +1,4 @@
-"""The runner's supervision of its background tasks."""
+"""The runner: supervision of its background tasks, a bad donation list, a busy metrics port."""
 
 from __future__ import annotations
 
