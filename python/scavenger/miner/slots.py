@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scavenger.wallet.store import SEEDS_FILE
+
 LOCK_NAME = "in_use.lock"
 
 
@@ -249,7 +251,7 @@ def _probe_alive(lock_path: Path, local: set[tuple[int, int, int]] | None) -> bo
 
 
 def count_wallets(directory: Path) -> int:
-    seeds = directory / "seeds.txt"
+    seeds = directory / SEEDS_FILE
     try:
         return sum(1 for line in seeds.read_text(encoding="utf-8").splitlines() if line.strip())
     except OSError:
