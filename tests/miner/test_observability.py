@@ -235,3 +235,47 @@ def _cmdline(proc_dir: Path) -> str:
         return (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_reporter_gets_its_settings_and_the_miners(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scavenger.miner.config import load_config
+    from scavenger.miner.runner import _make_reporter
+    from scavenger.miner.slots import claim_slot
+
+    env = {
+        "ENABLE_STATS_BACKEND": "true",
+        "STATS_BEARER_TOKEN": "t0ken",
+        "STATS_BACKEND_URL": "http://127.0.0.1:9/insert_stat",
+        "STATS_REPORT_INTERVAL": "7",
+        "STATS_BUFFER_SIZE": "123",
+        "STATS_TIMEOUT": "1.5",
+        "APP_VERSION": "9.9.9",
+        "STATS_CONTAINER_ID": "rack-4",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = load_config(env)
+    lease = claim_slot(tmp_path)
+    try:
+        reporter = _make_reporter(config, lease)
+    finally:
+        lease.release()
+    got = reporter.config
+    assert (got.enabled, got.token, got.interval) == (True, "t0ken", 7.0)
+    assert got.stats_url == "http://127.0.0.1:9/insert_stat"
+    assert (got.buffer_size, got.timeout, got.version, got.container_id) == (123, 1.5, "9.9.9", "rack-4")
+    assert got.default_miner_id == lease.instance_id
+
+
+def test_a_bad_reporter_setting_stops_the_miner_naming_it(tmp_path: Path) -> None:
+    env = {**os.environ, "STATS_BUFFER_SIZE": "lots", "ROOT_CONF_PATH": str(tmp_path / "config")}
+    env["APP_BASE_URL"] = "http://127.0.0.1:9"
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("scavenger")), "mine", "--plain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "STATS_BUFFER_SIZE must be a positive integer, got 'lots'" in done.stderr

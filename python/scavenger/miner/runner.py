@@ -59,18 +59,22 @@ def _make_rom_factory(config: MinerConfig) -> Callable[[bytes], Any]:
 
 
 def _make_reporter(config: MinerConfig, lease: SlotLease) -> Any:
+    import dataclasses
     import os
 
-    from scavenger.stats.reporter import ReporterConfig, StatsReporter, default_container_id
+    from scavenger.stats.reporter import ReporterConfig, StatsReporter
 
+    # The reporter's own settings (STATS_BUFFER_SIZE, STATS_TIMEOUT, APP_VERSION, STATS_CONTAINER_ID) come
+    # from its parser; what the miner already validated at start (and its flags may override) wins.
+    base = ReporterConfig.from_env(os.environ, slot=lease.number)
     return StatsReporter(
-        ReporterConfig(
+        dataclasses.replace(
+            base,
             enabled=config.enable_stats,
             stats_url=config.stats_backend_url,
             api_url=config.api_backend_url,
             token=config.stats_bearer_token,
             interval=config.stats_report_interval,
-            container_id=default_container_id(os.environ),
             default_miner_id=lease.instance_id,
             # Batch (1 s) + request grace (3 s) + this stay within Docker's default 10 s stop timeout.
             close_timeout=2.0,
