@@ -16,6 +16,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "mine": ("scavenger.miner.cli:mine", "Mine: claim a slot, register wallets, solve every open challenge."),
     "demo": ("scavenger.miner.cli:demo", "Mine against a local simulator (no real network needed)."),
     "slots": ("scavenger.miner.cli:slots", "List instance slots and who holds them."),
+    "status": ("scavenger.miner.cli:status", "Wallets, solutions, receipts and NIGHT per slot."),
     "donate": ("scavenger.miner.cli:donate", "Assign every wallet's rights to the donation list now."),
     "stats-backend": ("scavenger.stats.cli:stats_backend", "Run the PostgreSQL statistics service."),
 }

@@ -176,3 +176,22 @@ def donate(**flags: Any) -> None:
     except Exception as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(summary)
+
+
+@click.command("status")
+@_common_options
+@click.option("--api-url", "base_url", default=None, help="[env APP_BASE_URL]")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout (shape: docs/miner.md).")
+@click.option("--offline", is_flag=True, help="Local journals only; ask the API nothing.")
+@click.option("--max-age", type=click.FloatRange(min=0), default=600.0, show_default=True,
+              help="Seconds a cached API reply is used before asking again.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+              help="API cache folder [default $XDG_CACHE_HOME/scavenger or ~/.cache/scavenger].")
+def status(as_json: bool, offline: bool, max_age: float, cache_dir: Path | None, **flags: Any) -> None:
+    """Every slot's wallets, solutions, receipts and earnings (read-only; safe while miners run)."""
+    from scavenger.miner.status_cli import run_status
+
+    config = _config(**flags)
+    # Problems are part of the output; only debugging asks for the log lines too.
+    setup_logging(config.log_level if config.log_level in ("debug", "trace") else "error", None)
+    sys.exit(run_status(config, as_json=as_json, offline=offline, max_age=max_age, cache_dir=cache_dir))
