@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from scavenger.miner.config import ConfigError, MinerConfig, load_config
@@ -150,9 +151,12 @@ def slots(**flags: Any) -> None:
     table = Table("slot", "state", "holder host", "pid", "since", "wallets", "folder")
     for info in infos:
         holder = info.holder
+        state = "[green]alive[/]" if info.alive else "free"
+        if info.skipped:  # named like a slot but not a folder: never used, shown so it is noticed
+            state = f"[yellow]skipped[/]: {escape(info.skipped)}"
         table.add_row(
             str(info.number),
-            "[green]alive[/]" if info.alive else "free",
+            state,
             holder.host if holder else "-",
             str(holder.pid) if holder else "-",
             holder.started_at if holder else "-",

@@ -12,16 +12,23 @@ import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
 import socket
+import stat
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scavenger.wallet.store import SEEDS_FILE
+from scavenger import fsafe
+from scavenger.wallet.store import MAX_SEEDS_BYTES, SEEDS_FILE
+
+log = logging.getLogger(__name__)
 
 LOCK_NAME = "in_use.lock"
+# A lock file holds at most a short JSON line; more than this is not ours and is never overwritten.
+MAX_LOCK_BYTES = 4096
 
 
 class SlotError(RuntimeError):
@@ -42,6 +49,8 @@ class SlotInfo:
     holder: Holder | None
     alive: bool
     wallet_count: int
+    # Why the entry ``config/<n>`` is skipped (not a folder: a file, a symlink, a fifo...), else None.
+    skipped: str | None = None
 
 
 def slot_dir(root: Path, number: int) -> Path:
@@ -104,25 +113,69 @@ class SlotLease:
         return f"SlotLease(number={self.number}, root={str(self.root)!r}, held={self.held})"
 
 
-def _read_holder(lock_path: Path) -> Holder | None:
+def _parse_holder(data: bytes) -> Holder | None:
     try:
-        data = json.loads(lock_path.read_text(encoding="utf-8") or "null")
-    except (OSError, ValueError):
+        doc = json.loads(data.decode("utf-8") or "null")
+    except (UnicodeDecodeError, ValueError):
         return None
-    if not isinstance(data, dict):
+    if not isinstance(doc, dict):
         return None
     try:
-        return Holder(host=str(data["host"]), pid=int(data["pid"]), started_at=str(data["started_at"]))
+        return Holder(host=str(doc["host"]), pid=int(doc["pid"]), started_at=str(doc["started_at"]))
     except (KeyError, TypeError, ValueError):
         return None
 
 
+def _read_holder(lock_path: Path) -> Holder | None:
+    # Never follows a symlink or blocks on a fifo planted under the lock's name.
+    data = fsafe.read_small(lock_path, MAX_LOCK_BYTES)
+    return None if data is None else _parse_holder(data)
+
+
+def entry_problem(path: Path) -> str | None:
+    """Why ``config/<n>`` cannot be a slot folder (it exists and is not a real folder), else None.
+
+    A symlinked slot folder is refused too: the lock and the seeds would live wherever it points."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link, not a folder"
+    return f"is {fsafe.kind(info.st_mode)}, not a folder"
+
+
+class _NotAFolder(Exception):
+    """``config/<n>`` exists but is not a folder: the slot number is skipped."""
+
+
+def _check_own_lock(fd: int, lock_path: Path) -> None:
+    """The lock file existed before this run: overwrite it only if it holds what a slot lock holds (nothing,
+    as the seed program left it, or a holder line), so nothing renamed to ``in_use.lock`` is ever erased."""
+    data = os.pread(fd, MAX_LOCK_BYTES + 1, 0)
+    if data.strip() and (len(data) > MAX_LOCK_BYTES or _parse_holder(data) is None):
+        raise SlotError(
+            f"refusing to write {lock_path}: it holds {len(data)}{'+' if len(data) > MAX_LOCK_BYTES else ''} "
+            "bytes that are not a slot lock; move it away (nothing was changed)"
+        )
+
+
 def _try_lock(root: Path, number: int, holder: Holder) -> SlotLease | None:
+    """The lease, or None if another process holds the slot. Raises ``_NotAFolder`` for a non-folder entry
+    and ``SlotError`` for a foreign lock file (symlink, hard link, fifo, someone else's data)."""
     directory = slot_dir(root, number)
-    directory.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # a non-folder entry: reported just below
+        directory.mkdir(exist_ok=True)
+    problem = entry_problem(directory)
+    if problem is not None:
+        raise _NotAFolder(f"{directory} {problem}")
     lock_path = directory / LOCK_NAME
-    # No O_TRUNC: opening must not erase the text of a live holder before we know we own the lock.
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fd, created = fsafe.open_for_write(lock_path, 0o644)
+    except fsafe.UnsafeFileError as exc:
+        raise SlotError(str(exc)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
@@ -131,25 +184,43 @@ def _try_lock(root: Path, number: int, holder: Holder) -> SlotLease | None:
             return None
         raise
     try:
+        if not created:
+            _check_own_lock(fd, lock_path)
         text = json.dumps({"host": holder.host, "pid": holder.pid, "started_at": holder.started_at}) + "\n"
         os.ftruncate(fd, 0)
         os.pwrite(fd, text.encode(), 0)
         os.fsync(fd)
-    except OSError:
+    except BaseException:
         os.close(fd)
         raise
     return SlotLease(root, number, fd, holder)
 
 
-def slot_numbers(root: Path) -> list[int]:
-    """The numbers of the slot folders under ``root``, ascending (no lock is touched)."""
+def _numbered_entries(root: Path) -> list[tuple[int, Path]]:
     if not root.is_dir():
         return []
-    numbers = []
-    for entry in root.iterdir():
-        if entry.is_dir() and entry.name.isdigit() and not entry.name.startswith("0"):
-            numbers.append(int(entry.name))
-    return sorted(numbers)
+    entries = [
+        (int(entry.name), entry)
+        for entry in root.iterdir()
+        if entry.name.isdigit() and not entry.name.startswith("0")
+    ]
+    return sorted(entries)
+
+
+def slot_numbers(root: Path) -> list[int]:
+    """The numbers of the slot folders under ``root``, ascending (no lock is touched). Entries that are not
+    real folders (a file, a symlink, a fifo named like a slot) are not slots: see ``skipped_entries``."""
+    return [number for number, entry in _numbered_entries(root) if entry_problem(entry) is None]
+
+
+def skipped_entries(root: Path) -> dict[int, str]:
+    """Slot-numbered entries of ``root`` that are not folders, with what they are."""
+    skipped = {}
+    for number, entry in _numbered_entries(root):
+        problem = entry_problem(entry)
+        if problem is not None:
+            skipped[number] = problem
+    return skipped
 
 
 def current_holder() -> Holder:
@@ -181,7 +252,10 @@ def claim_slot(
             raise SlotError(f"INSTANCE_SLOT must be >= 1, got {forced}")
         deadline = time.monotonic() + wait_seconds
         while True:
-            lease = _try_lock(root, forced, me)
+            try:
+                lease = _try_lock(root, forced, me)
+            except _NotAFolder as exc:
+                raise SlotError(f"{exc}; INSTANCE_SLOT={forced} cannot be used") from None
             if lease is not None:
                 return lease
             if time.monotonic() >= deadline:
@@ -195,13 +269,19 @@ def claim_slot(
     existing = slot_numbers(root)
     mine = [n for n in existing if (h := _read_holder(slot_dir(root, n) / LOCK_NAME)) and h.host == me.host]
     for number in [*mine, *(n for n in existing if n not in mine)]:
-        lease = _try_lock(root, number, me)
-        if lease is not None:
-            return lease
-    # All existing slots are busy: take new numbers upwards; losing a race for one just moves to the next.
-    number = (existing[-1] if existing else 0) + 1
+        with contextlib.suppress(_NotAFolder):  # replaced by a non-folder since listed: skip it
+            lease = _try_lock(root, number, me)
+            if lease is not None:
+                return lease
+    # All existing slots are busy: take new numbers upwards; losing a race for one just moves to the next,
+    # and a number taken by something that is not a folder (a stray file `config/1`) is skipped, not fatal.
+    number = max([*existing, 0]) + 1
     for _ in range(10_000):
-        lease = _try_lock(root, number, me)
+        try:
+            lease = _try_lock(root, number, me)
+        except _NotAFolder as exc:
+            log.warning("skipping %s (move it away to use slot %d)", exc, number)
+            lease = None
         if lease is not None:
             return lease
         number += 1
@@ -228,7 +308,9 @@ def _locally_locked_inodes(proc_locks: Path = Path("/proc/locks")) -> set[tuple[
 
 def _probe_alive(lock_path: Path, local: set[tuple[int, int, int]] | None) -> bool:
     try:
-        st = lock_path.stat()
+        st = lock_path.lstat()
+        if fsafe.problem(st) is not None:
+            return False  # not a lock file of ours (a symlink, a fifo...): never opened
         if local is not None and (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino) in local:
             return True
     except OSError:
@@ -236,7 +318,7 @@ def _probe_alive(lock_path: Path, local: set[tuple[int, int, int]] | None) -> bo
     # Not held by this kernel (or not Linux): a shared, non-blocking probe catches a holder on another host
     # sharing the folder over NFS. It never blocks and never changes who owns the slot.
     try:
-        fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return False
     try:
@@ -251,11 +333,8 @@ def _probe_alive(lock_path: Path, local: set[tuple[int, int, int]] | None) -> bo
 
 
 def count_wallets(directory: Path) -> int:
-    seeds = directory / SEEDS_FILE
-    try:
-        return sum(1 for line in seeds.read_text(encoding="utf-8").splitlines() if line.strip())
-    except OSError:
-        return 0
+    data = fsafe.read_small(directory / SEEDS_FILE, MAX_SEEDS_BYTES)
+    return 0 if data is None else sum(1 for line in data.splitlines() if line.strip())
 
 
 def list_slots(root: Path) -> list[SlotInfo]:
@@ -272,4 +351,6 @@ def list_slots(root: Path) -> list[SlotInfo]:
                 wallet_count=count_wallets(wallets_dir(root, number)),
             )
         )
-    return infos
+    for number, problem in skipped_entries(root).items():
+        infos.append(SlotInfo(number, slot_dir(root, number), None, False, 0, skipped=problem))
+    return sorted(infos, key=lambda info: info.number)
