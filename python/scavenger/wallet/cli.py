@@ -113,7 +113,7 @@ def list_command(config_dir: Path, slot: int, network: str, as_json: bool) -> No
     """List the wallets of an instance folder (public data only)."""
 
     def action() -> None:
-        wallets = _store(config_dir, slot, network).load()
+        wallets = _store(config_dir, slot, network).load(read_only=True)
         rows = [_public(line, w) for line, w in enumerate(wallets, start=1)]
         if as_json:
             click.echo(json.dumps(rows, indent=1))
@@ -167,7 +167,7 @@ def export_command(
         if donate_list:
             wallets = list(_load_donate_wallets(config_dir, network))
         else:
-            wallets = _store(config_dir, slot, network).load()
+            wallets = _store(config_dir, slot, network).load(read_only=True)
         rows = []
         for number, w in enumerate(wallets, start=1):
             if line is not None and number != line:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from scavenger import fsafe
 from scavenger.wallet.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -72,21 +73,27 @@ def ensure_private_dir(path: Path) -> None:
         os.chmod(path, DIR_MODE)
 
 
-def check_private_file(path: Path) -> None:
-    """Refuse symlinks and non-regular files; tighten group/world-accessible secret files to 0600."""
+def check_private_file(path: Path, *, tighten: bool = True) -> None:
+    """Refuse symlinks and non-regular files; tighten group/world-accessible secret files to 0600
+    (only warn when ``tighten`` is False: a read-only reader changes nothing)."""
     info = path.lstat()
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
         raise StoreError(f"{path} is not a regular file (symlinks are refused)")
     mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
+    if mode & 0o077 and not tighten:
+        log.warning("%s is readable by others (mode %o); a writing command tightens it to 600", path, mode)
+    elif mode & 0o077:
         log.warning("tightening permissions of %s from %o to 600", path, mode)
-        os.chmod(path, FILE_MODE)
+        try:
+            os.chmod(path, FILE_MODE)
+        except OSError as exc:  # a read-only backup, someone else's file: reading it is still fine
+            log.warning("could not tighten %s: %s", path, exc.strerror)
 
 
 def read_file(path: Path) -> bytes | None:
-    """Contents of ``path``, or None if it does not exist. Never follows a symlink."""
+    """Contents of ``path``, or None if it does not exist. Never follows a symlink, never blocks on a fifo."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -94,6 +101,9 @@ def read_file(path: Path) -> bytes | None:
             raise StoreError(f"{path} is a symlink; refusing to read it") from None
         raise StoreError(f"cannot read {path}: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise StoreError(f"{path} is {fsafe.kind(mode)}, not a regular file; refusing to read it")
         return handle.read()
 
 
@@ -203,25 +213,60 @@ def remove_stale_temps(directory: Path, names: tuple[str, ...]) -> None:
                 log.info("removed stale temp file %s", tmp.name)
 
 
+def _flock(fd: int, operation: int, lock_path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"could not lock {lock_path} within {timeout:.0f} s: another process holds it"
+                ) from None
+            time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def shared_lock(lock_path: Path, timeout: float = 60.0) -> Iterator[None]:
+    """Shared ``flock`` for readers that must work on read-only media: nothing is created or written.
+
+    Without a lock file no writer has ever used the folder, so there is nobody to wait for."""
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        yield
+        return
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreError(f"{lock_path} is a symlink; refusing to use it") from None
+        raise StoreError(f"cannot read {lock_path}: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise StoreError(f"{lock_path} is {fsafe.kind(mode)}, not a regular file; refusing to use it")
+        _flock(fd, fcntl.LOCK_SH, lock_path, timeout)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def locked(lock_path: Path, timeout: float = 60.0) -> Iterator[None]:
     """Exclusive ``flock`` on ``lock_path`` (created 0600), waiting at most ``timeout`` seconds.
 
     The kernel drops the lock when the holder dies, so a crash never leaves the folder locked.
     """
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StoreError(
-                        f"could not lock {lock_path} within {timeout:.0f} s: another process holds it"
-                    ) from None
-                time.sleep(0.02)
+        # Only locked, never written; still refused if it is a link or a fifo planted under that name.
+        fd, _ = fsafe.open_for_write(lock_path, FILE_MODE)
+    except fsafe.UnsafeFileError as exc:
+        raise StoreError(str(exc)) from None
+    try:
+        _flock(fd, fcntl.LOCK_EX, lock_path, timeout)
         try:
             yield
         finally:

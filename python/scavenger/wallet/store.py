@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,13 +94,18 @@ class WalletStore:
 
     # ---- public API -------------------------------------------------------------------------------
 
-    def load(self) -> list[Wallet]:
+    def load(self, *, read_only: bool = False) -> list[Wallet]:
         """All wallets, re-derived from seeds.txt and checked against keys.hex and wallets.json.
 
         Returns [] if the folder or seeds.txt does not exist. Raises StoreError naming file and line.
+        A writable load also repairs (removes a killed writer's temp files, completes missing public
+        records); ``read_only=True`` opens nothing for writing, so a backup on read-only media can be read.
         """
         if not self.directory.exists():
             return []
+        if read_only:
+            with self._read_locked():
+                return self._load_locked(read_only=True)
         with self._locked():
             return self._load_locked()
 
@@ -145,11 +151,22 @@ class WalletStore:
             # Disk full, read-only mount, foreign owner...: the files are untouched (writes go to temps).
             raise StoreError(fsutil.describe_os_error(exc, self.directory)) from None
 
-    def _read_seeds(self) -> tuple[bytes, list[str]]:
+    @contextlib.contextmanager
+    def _read_locked(self) -> Iterator[None]:
+        try:
+            info = self.directory.lstat()
+            if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+                raise StoreError(f"{self.directory} is not a directory (symlinks are refused)")
+            with fsutil.shared_lock(self.directory / LOCK_FILE, self.lock_timeout):
+                yield
+        except OSError as exc:
+            raise StoreError(fsutil.describe_os_error(exc, self.directory)) from None
+
+    def _read_seeds(self, *, tighten: bool = True) -> tuple[bytes, list[str]]:
         data = fsutil.read_file(self.seeds_path)
         if data is None:
             return b"", []
-        fsutil.check_private_file(self.seeds_path)
+        fsutil.check_private_file(self.seeds_path, tighten=tighten)
         if len(data) > MAX_SEEDS_BYTES:
             raise StoreError(f"{self.seeds_path}: implausibly large ({len(data)} bytes)")
         lines = _split_lines(data, self.seeds_path)
@@ -162,18 +179,18 @@ class WalletStore:
                 raise StoreError(f"{self.seeds_path}, line {number}: {exc}") from None
         return data, [bip39.normalize(line) for line in lines]
 
-    def _read_keys(self) -> list[str]:
+    def _read_keys(self, *, tighten: bool = True) -> list[str]:
         data = fsutil.read_file(self.keys_path)
         if data is None:
             return []
-        fsutil.check_private_file(self.keys_path)
+        fsutil.check_private_file(self.keys_path, tighten=tighten)
         return [line.strip().lower() for line in _split_lines(data, self.keys_path)]
 
-    def _read_meta(self) -> list[_Meta]:
+    def _read_meta(self, *, tighten: bool = True) -> list[_Meta]:
         data = fsutil.read_file(self.meta_path)
         if data is None:
             return []
-        fsutil.check_private_file(self.meta_path)
+        fsutil.check_private_file(self.meta_path, tighten=tighten)
         try:
             doc = json.loads(data.decode("utf-8"))
             if doc.get("format") != META_FORMAT:
@@ -196,11 +213,12 @@ class WalletStore:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StoreError(f"{self.meta_path}: corrupt metadata ({exc})") from None
 
-    def _load_locked(self) -> list[Wallet]:
-        fsutil.remove_stale_temps(self.directory, (SEEDS_FILE, KEYS_FILE, META_FILE))
-        _, seeds = self._read_seeds()
-        keys = self._read_keys()
-        metas = self._read_meta()
+    def _load_locked(self, *, read_only: bool = False) -> list[Wallet]:
+        if not read_only:
+            fsutil.remove_stale_temps(self.directory, (SEEDS_FILE, KEYS_FILE, META_FILE))
+        _, seeds = self._read_seeds(tighten=not read_only)
+        keys = self._read_keys(tighten=not read_only)
+        metas = self._read_meta(tighten=not read_only)
         if not seeds and not keys and not metas:
             return []
         if keys and seeds:
@@ -237,8 +255,12 @@ class WalletStore:
         if len(keys) < len(seeds) or len(metas) < len(seeds):
             # A writer died after making its seed durable but before the public records: rebuild them.
             pending = len(seeds) - min(len(keys), len(metas))
-            log.warning("completing public records of %d wallet(s) in %s", pending, self.directory)
-            self._write_public(wallets)
+            if read_only:
+                log.warning("public records of %d wallet(s) in %s are missing (left as they are: "
+                            "read-only)", pending, self.directory)
+            else:
+                log.warning("completing public records of %d wallet(s) in %s", pending, self.directory)
+                self._write_public(wallets)
         return wallets
 
     def _refuse_legacy(self, seeds: list[str], keys: list[str]) -> None:
