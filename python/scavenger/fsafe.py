@@ -22,7 +22,9 @@ import errno
 import fcntl
 import os
 import secrets
+import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -166,6 +168,31 @@ def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
             tmp.unlink()
 
 
+def connect_sqlite(
+    path: Path, setup: Callable[[sqlite3.Connection], None], *, what: str, timeout: float = 5.0
+) -> sqlite3.Connection:
+    """An SQLite connection (autocommit, usable from any thread) to ``path`` after ``check_database``, with
+    ``setup`` (pragmas, schema) applied. Any failure, a full disk included, is one ``UnsafeFileError`` line
+    naming ``what`` and the file, never a raw sqlite3 traceback; nothing else is touched."""
+    path = Path(path)
+    check_database(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise UnsafeFileError(f"cannot create the folder of the {what} {path}: {reason}") from None
+    db: sqlite3.Connection | None = None
+    try:
+        db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        setup(db)
+    except (sqlite3.Error, OSError) as exc:
+        if db is not None:
+            db.close()
+        hint = "; free some space and start again" if "full" in str(exc) else ""
+        raise UnsafeFileError(f"cannot use the {what} {path}: {exc}{hint} (nothing else changed)") from None
+    return db
+
+
 def check_database(path: Path) -> None:
     """Before SQLite opens ``path``: refuse links and non-files at its name and its companions' names, and an
     existing non-empty file that is not an SQLite database (SQLite would report only "file is not a database"
@@ -184,6 +211,7 @@ __all__ = [
     "UnsafeFileError",
     "check_database",
     "check_target",
+    "connect_sqlite",
     "kind",
     "open_for_write",
     "problem",

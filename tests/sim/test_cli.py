@@ -62,7 +62,7 @@ def test_bad_flags_fail_with_a_clear_message(tmp_path: Path) -> None:
         (["--start", "tomorrow"], "start 'tomorrow'"),
         (["--difficulty", "12"], "difficulty '12'"),
         (["--challenge-period", "0.1"], "--challenge-period"),
-        (["--state", str(not_a_database)], "cannot use state file"),
+        (["--state", str(not_a_database)], "is not an SQLite database"),
     ]:
         done = subprocess.run(
             [*CLI, "--state", str(tmp_path / "x.sqlite3"), *flags], capture_output=True, text=True, timeout=30
@@ -76,3 +76,18 @@ def test_environment_variables_configure_the_simulator(tmp_path: Path) -> None:
         [*CLI, "--state", str(tmp_path / "y.sqlite3")], capture_output=True, text=True, timeout=30, env=env
     )
     assert done.returncode != 0 and "difficulty '0000000Z'" in done.stderr, done.stderr
+
+
+def test_planted_state_and_port_files_are_refused(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    (tmp_path / "state.sqlite3").symlink_to(victim)
+    os.link(victim, tmp_path / "port")
+    for flags, text in [
+        (["--state", str(tmp_path / "state.sqlite3")], "state.sqlite3: it is a symbolic link"),
+        (["--state", str(tmp_path / "ok.db"), "--port-file", str(tmp_path / "port")], "port: it has 2 hard"),
+    ]:
+        done = subprocess.run([*CLI, "--port", "0", *flags], capture_output=True, text=True, timeout=30)
+        assert done.returncode != 0 and text in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    assert victim.read_text() == "keep me\n"

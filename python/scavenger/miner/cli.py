@@ -93,6 +93,7 @@ def _mine_options(func: Any) -> Any:
 
 
 def _run(config: MinerConfig, plain: bool) -> int:
+    from scavenger.fsafe import UnsafeFileError
     from scavenger.miner.runner import run_miner
     from scavenger.wallet.errors import WalletError
 
@@ -100,7 +101,7 @@ def _run(config: MinerConfig, plain: bool) -> int:
     setup_logging(config.log_level, console)
     try:
         return asyncio.run(run_miner(config, console))
-    except (SlotError, WalletError, ConfigError) as exc:
+    except (SlotError, WalletError, ConfigError, UnsafeFileError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scavenger import fsafe
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -121,14 +123,18 @@ def _counts(by_status: dict[str, int]) -> Counts:
 
 class Journal:
     def __init__(self, path: Path) -> None:
+        """Raises ``fsafe.UnsafeFileError`` (one line naming the file) if the journal cannot be used: a
+        symlink, hard link or non-database planted under its name, or a full disk."""
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+        def setup(db: sqlite3.Connection) -> None:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA busy_timeout=10000")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+        self._db = fsafe.connect_sqlite(path, setup, what="journal")
 
     def close(self) -> None:
         self._db.close()

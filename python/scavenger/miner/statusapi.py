@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scavenger import fsafe
 from scavenger.miner.apierrors import message_of, retry_after, status_of
 
 CACHE_FORMAT = 1
@@ -63,11 +64,11 @@ class StatusCache:
     def save(self) -> str | None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self.doc), encoding="utf-8")
-            os.replace(tmp, self.path)
+            fsafe.replace_file(self.path, json.dumps(self.doc).encode(), 0o600)
         except OSError as exc:
             return f"API cache {self.path} not written ({exc.strerror or exc})"
+        except fsafe.UnsafeFileError as exc:
+            return f"API cache not written: {exc}"
         return None
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from scavenger import fsafe
 from scavenger.envparse import parse_size
 from scavenger.sim.app import DEFAULT_DAILY_POOL_STAR, Simulator, create_app
 from scavenger.sim.faults import FaultPlan, FaultRule, FaultSpecError, RateLimiter
@@ -53,9 +54,10 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _write_port_file(path: Path, port: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(f"{port}\n")
-    os.replace(tmp, path)
+    try:
+        fsafe.replace_file(path, f"{port}\n".encode())
+    except fsafe.UnsafeFileError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -236,6 +238,8 @@ def simulate(
             network="mainnet" if network == "mainnet" else "testnet",
             seed_hex=seed_hex,
         )
+        if port_file is not None:
+            fsafe.check_target(port_file)  # refuse a planted link before anything starts
         opened = open_state(state_path, options)
         faults = FaultPlan()
         if faults_json:
@@ -245,7 +249,7 @@ def simulate(
         limiter = RateLimiter(rate_limit, rate_window)
     except sqlite3.Error as exc:
         raise click.ClickException(f"cannot use state file {state_path}: {exc}") from None
-    except (ValueError, FaultSpecError) as exc:
+    except (ValueError, FaultSpecError, fsafe.UnsafeFileError) as exc:
         raise click.ClickException(str(exc)) from None
 
     sim = Simulator(

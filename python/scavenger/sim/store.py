@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scavenger import fsafe
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS registrations (
@@ -64,14 +66,17 @@ class Store:
     """One connection guarded by a lock: the simulator's load is tiny and this keeps writes ordered."""
 
     def __init__(self, path: Path) -> None:
+        """``fsafe.UnsafeFileError`` if the state file is unusable (a link, not a database, disk full)."""
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+
+        def setup(db: sqlite3.Connection) -> None:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.executescript(_SCHEMA)
+
+        self._db = fsafe.connect_sqlite(path, setup, what="simulator state file")
 
     def close(self) -> None:
         with self._lock:
