@@ -108,10 +108,10 @@ def test_stats_reporter_and_metrics_are_fed(
             for line in text.splitlines()
             if line and not line.startswith("#")
         }
-        assert metrics['scavenger_hashes_total{instance="miner-1"}'] > 0
-        assert metrics['scavenger_solutions{instance="miner-1",state="accepted"}'] >= 1
-        assert metrics['scavenger_wallets{instance="miner-1",registration="registered"}'] == 1
-        assert 'scavenger_hashrate{instance="miner-1",window="60s"}' in metrics
+        assert metrics['scavenger_hashes_total{miner="miner-1"}'] > 0
+        assert metrics['scavenger_solutions_settled_total{miner="miner-1",outcome="accepted"}'] >= 1
+        assert metrics['scavenger_wallets{miner="miner-1",registration="registered"}'] == 1
+        assert not any("instance=" in name for name in metrics)
         # Challenges are journalled as the server sent them (same fields, values and order).
         current = httpx.get(f"{sim.url}/challenge", timeout=5).json()["challenge"]
         journal = root / "1" / "miner-1" / "journal.sqlite3"

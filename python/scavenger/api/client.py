@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from scavenger.api import errors
 from scavenger.api.events import ApiEvent
+from scavenger.api.health import ApiHealth
 from scavenger.api.models import (
     CHALLENGE_STATE,
     WORK_TO_STAR_RATE,
@@ -84,6 +85,7 @@ class ScavengerClient:
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        health: ApiHealth | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
@@ -92,6 +94,8 @@ class ScavengerClient:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.on_response = on_response
+        # Counts every reply by (endpoint, status) and logs each kind of failure without flooding.
+        self.health = health if health is not None else ApiHealth()
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._http = httpx.AsyncClient(
@@ -239,14 +243,22 @@ class ScavengerClient:
             if isinstance(outcome, _Reply):
                 return outcome
             error = outcome
+            label = status_label(error)
             if accept is not None and accept(error, attempt):
+                self.health.failed(endpoint, label, error.message, "taken as success (an earlier try got in)")
                 return None
-            if not errors.is_retryable(error) or attempt >= self.retry.max_attempts:
-                raise error
             wait = self.retry.delay(attempt, error.retry_after, self._rng)
-            if time.monotonic() - started + wait > self.retry.total_time:
+            if (
+                not errors.is_retryable(error)
+                or attempt >= self.retry.max_attempts
+                or time.monotonic() - started + wait > self.retry.total_time
+            ):
+                # The caller decides what happens next and logs it through the same ``health``.
                 raise error
-            log.debug("%s attempt %d failed (%s); retrying in %.2fs", endpoint, attempt, error, wait)
+            self.health.failed(
+                endpoint, label, error.message,
+                f"will retry in {wait:.1f} s (try {attempt + 1} of {self.retry.max_attempts})",
+            )
             await self._sleep(wait)
 
     async def _attempt(
@@ -268,11 +280,14 @@ class ScavengerClient:
             else:
                 response = await self._http.get(url)
         except httpx.TimeoutException as exc:
+            self.health.count(endpoint, "timeout")
             return errors.ApiTimeout(f"timed out ({type(exc).__name__})", endpoint=endpoint)
         except httpx.RequestError as exc:  # also DecodingError (a body that fails its Content-Encoding)
+            self.health.count(endpoint, "network")
             return errors.TransportError(f"{type(exc).__name__}: {exc}"[:300], endpoint=endpoint)
         elapsed = time.monotonic() - began
         status = response.status_code
+        self.health.count(endpoint, str(status))
         content_type = response.headers.get("content-type", "")
         body: Any = None
         description: str | None = None
@@ -311,6 +326,13 @@ class ScavengerClient:
                 await result
         except Exception:  # a stats hook must never break mining
             log.warning("on_response hook failed for %s", event.endpoint, exc_info=True)
+
+
+def status_label(error: errors.ApiError) -> str:
+    """The ``status`` label of a failure: the HTTP status, else ``timeout`` or ``network``."""
+    if error.status is not None:
+        return str(error.status)
+    return "timeout" if isinstance(error, errors.ApiTimeout) else "network"
 
 
 def _now_iso() -> str:

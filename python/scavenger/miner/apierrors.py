@@ -65,6 +65,19 @@ def classify(exc: BaseException) -> Outcome:
     return Outcome.REJECTED
 
 
+def failure_label(exc: BaseException) -> str:
+    """The ``status`` label of a failed request: HTTP status, ``timeout``, ``network`` or ``bad reply``."""
+    status = status_of(exc)
+    if status is not None:
+        return str(status)
+    name = type(exc).__name__.lower()
+    if "timeout" in name:
+        return "timeout"
+    if "transport" in name or isinstance(exc, OSError):
+        return "network"
+    return "bad reply"
+
+
 def retry_after(exc: BaseException) -> float | None:
     value = getattr(exc, "retry_after", None)
     return float(value) if isinstance(value, int | float) and value >= 0 else None

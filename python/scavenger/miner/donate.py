@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scavenger.miner.apierrors import Outcome, classify, message_of
+from scavenger.api.health import ApiHealth
+from scavenger.miner.apierrors import Outcome, classify, failure_label, message_of
 from scavenger.miner.journal import Journal
 from scavenger.miner.services import Api, Signer
 
@@ -71,8 +72,10 @@ class Donor:
         journal: Journal,
         donation_list: DonationList,
         register: Any,
+        health: ApiHealth | None = None,
     ) -> None:
         self._api = api
+        self._health = health if health is not None else ApiHealth()
         self._journal = journal
         self._list = donation_list
         self._register = register  # async (Signer) -> None; registers a destination we own
@@ -125,6 +128,7 @@ class Donor:
             )
             return "conflict"
         if outcome is Outcome.RATE_LIMITED:
+            self._health.failed("donate_to", failure_label(exc), text, "donations wait for the next pass")
             return "rate_limited"
         if outcome in (Outcome.NOT_FOUND, Outcome.NOT_REGISTERED):
             # 404: destination (or original) not registered. Ours gets registered on the next attempt;
@@ -132,7 +136,10 @@ class Donor:
             self._destinations_registered.discard(destination)
             if destination in self._list.owned:
                 self._journal.forget_registration(destination)
-        log.warning("donate_to %s… -> %s… failed: %s", wallet.address[:24], destination[:24], text[:200])
+        self._health.failed(
+            "donate_to", failure_label(exc), text,
+            f"{wallet.address[:24]}… -> {destination[:24]}… retried at the next donation pass",
+        )
         return "retry"
 
     async def run_pass(self, wallets: Sequence[Signer]) -> PassResult:

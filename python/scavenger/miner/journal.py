@@ -269,6 +269,22 @@ class Journal:
         value = json.loads(row[0])
         return value if isinstance(value, dict) else None
 
+    def receipt_days(self) -> dict[int, int]:
+        """Receipts (with a body) per event day, by the rule of scavenger.miner.earnings."""
+        from scavenger.miner.earnings import DayCalendar, parse_iso
+
+        calendar = DayCalendar(json.loads(r[0]) for r in self._db.execute("SELECT body FROM challenges"))
+        days: dict[int, int] = {}
+        for challenge_id, body, received_at in self._db.execute(
+            "SELECT challenge_id, body, received_at FROM receipts WHERE body IS NOT NULL"
+        ):
+            receipt = json.loads(body)
+            moment = parse_iso(str(receipt.get("timestamp", ""))) if isinstance(receipt, dict) else None
+            day = calendar.day_at(moment if moment is not None else float(received_at), challenge_id)
+            if day is not None:
+                days[day] = days.get(day, 0) + 1
+        return days
+
     def receipt_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM receipts WHERE body IS NOT NULL").fetchone()[0])
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from scavenger.api.health import ApiHealth
 from scavenger.miner.config import MinerConfig
 from scavenger.miner.donate import Donor, load_donation_list
 from scavenger.miner.engine import Engine
@@ -82,13 +83,13 @@ def _make_reporter(config: MinerConfig, lease: SlotLease) -> Any:
     )
 
 
-def _make_client(config: MinerConfig, on_response: Callable[[Any], None]) -> Any:
+def _make_client(config: MinerConfig, on_response: Callable[[Any], None], health: ApiHealth) -> Any:
     from scavenger.api import RetryPolicy, ScavengerClient
 
     # Short in-call retries: the miner's own loops retry forever with their own backoff, and a call stuck
     # in 5 minutes of retries would hold up every other submission behind it.
     retry = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0, total_time=30.0)
-    return ScavengerClient(config.base_url, retry=retry, on_response=on_response)
+    return ScavengerClient(config.base_url, retry=retry, on_response=on_response, health=health)
 
 
 class RawChallenges:
@@ -175,7 +176,7 @@ class Miner:
             reporter.record_api_event(event)
 
         try:
-            async with _make_client(config, on_response) as client:
+            async with _make_client(config, on_response, state.health) as client:
                 await self._mine(client, journal, state, wallets, reporter, lease)
         finally:
             with contextlib.suppress(Exception):
@@ -249,6 +250,8 @@ class Miner:
         self._spawn(poller.run(), "challenge poller")
         self._spawn(submitter.run(), "submitter")
         self._spawn(self._refresh_loop(journal, state), "state refresh")
+        rates_every = min(3600.0, 10 * config.poll_interval)
+        self._spawn(_rates_loop(api, state, stop, rates_every), "work_to_star_rate")
         self._spawn(run_view(state, stop, self.console, STATUS_INTERVAL), "view")
         if config.donate:
             self._spawn(
@@ -296,7 +299,10 @@ class Miner:
     @staticmethod
     def _refresh(journal: Journal, state: MinerState) -> None:
         state.counts = journal.counts()
-        state.receipts = journal.receipt_count()
+        receipts = journal.receipt_count()
+        if receipts != state.receipts or not state.receipts_by_day:
+            state.receipts_by_day = journal.receipt_days()
+        state.receipts = receipts
         by_address = journal.counts_by_address()
         for address, ws in state.wallets.items():
             counts = by_address.get(address)
@@ -337,7 +343,7 @@ class Miner:
             len(donation_list.addresses),
             " (generated here; seeds in donate_list_seed.txt)" if donation_list.generated else "",
         )
-        donor = Donor(api, journal, donation_list, registrar.register)
+        donor = Donor(api, journal, donation_list, registrar.register, state.health)
         while not self.stop.is_set():
             wanted.clear()
             registered = journal.registered()
@@ -352,6 +358,24 @@ class Miner:
             # A new registration wakes this loop at once; server-side failures wait for the next pass.
             delay = min(60.0, config.donate_interval) if result.rate_limited else config.donate_interval
             await _wait_either(self.stop, wanted, delay)
+
+
+async def _rates_loop(api: Any, state: MinerState, stop: asyncio.Event, interval: float) -> None:
+    """GET /work_to_star_rate now and every ``interval`` (the rates change once a day), for the estimate."""
+    from scavenger.miner.apierrors import failure_label, message_of
+
+    while not stop.is_set():
+        wait = interval
+        try:
+            state.rates = list(await api.work_to_star_rate())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            wait = min(interval, 300.0)
+            state.health.failed(
+                "work_to_star_rate", failure_label(exc), message_of(exc), f"will ask again in {wait:.0f} s"
+            )
+        await _sleep_or_stop(stop, wait)
 
 
 def install_signal_handlers(miner: Miner) -> None:

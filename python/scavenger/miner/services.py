@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from scavenger.miner.apierrors import Outcome, backoff, classify, message_of, retry_after
+from scavenger.miner.apierrors import Outcome, backoff, classify, failure_label, message_of, retry_after
 from scavenger.miner.journal import Journal
 from scavenger.miner.scheduler import parse_time
 from scavenger.miner.state import MinerState, WalletState
@@ -151,7 +151,9 @@ class ChallengePoller:
                 failures += 1
                 wait = retry_after(exc) or min(self._interval, backoff(failures - 1, base=2.0))
                 self._state.api_status = f"challenge poll failing: {message_of(exc)[:80]}"
-                log.warning("GET /challenge failed (%s); retrying in %.0f s", message_of(exc)[:200], wait)
+                self._state.health.failed(
+                    "challenge", failure_label(exc), message_of(exc), f"will poll again in {wait:.0f} s"
+                )
             await _sleep_or_stop(self._stop, wait)
 
 
@@ -240,9 +242,12 @@ class Registrar:
                     if ws is not None:
                         ws.registration = "failing"
                         ws.registration_error = message_of(exc)[:120]
-                    level = logging.ERROR if outcome is Outcome.REJECTED else logging.WARNING
-                    log.log(level, "registration of %s… failed (%s); retry in %.0f s",
-                            address[:24], message_of(exc)[:200], wait)
+                    self._state.health.failed(
+                        "register", failure_label(exc), message_of(exc),
+                        f"registration of {address[:24]}… will be retried in {wait:.0f} s",
+                        # A 4xx on our own signature is a bug or a changed T&C text, not weather.
+                        logging.ERROR if outcome is Outcome.REJECTED else logging.WARNING,
+                    )
                     if outcome is Outcome.REJECTED:
                         # A 400 on our own signature means the T&C message may have changed: fetch it again.
                         self._terms = None
@@ -331,7 +336,9 @@ class Submitter:
         if outcome is Outcome.ALREADY_EXISTS:
             # Our earlier attempt reached the server (timeout on our side) or a restart re-sent it.
             self._journal.mark_accepted(address, challenge_id, None)
-            log.info("solution for %s by %s… already stored by the server", challenge_id, address[:24])
+            self._state.health.failed(
+                "solution", failure_label(exc), text, "taken as accepted (an earlier submission was stored)"
+            )
         elif outcome is Outcome.WINDOW_CLOSED:
             self._journal.mark_final(address, challenge_id, "expired", text)
             log.error("solution for %s by %s… too late: %s", challenge_id, address[:24], text)
@@ -349,10 +356,11 @@ class Submitter:
                         ws.registration = "pending"
             wait = retry_after(exc) or backoff(attempts)
             self._journal.mark_retry(address, challenge_id, text, time.time() + wait)
-            self._state.submit_errors += 1
             self._state.last_error = f"submit {challenge_id}: {text[:100]}"
-            log.warning("submitting %s for %s… failed (%s); retry in %.0f s",
-                        challenge_id, address[:24], text[:200], wait)
+            self._state.health.failed(
+                "solution", failure_label(exc), text,
+                f"solution for {challenge_id} by {address[:24]}… will be resent in {wait:.0f} s",
+            )
 
     async def run(self) -> None:
         while not self._stop.is_set():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from scavenger.api.health import ApiHealth
 from scavenger.miner.journal import Counts
 from scavenger.miner.meter import HashRateMeter
 
@@ -59,5 +60,13 @@ class MinerState:
     next_challenge_at: float | None = None
     api_status: str = "starting"
     phase: str = "starting"  # starting | building ROM | mining | idle | stopping
-    submit_errors: int = 0
     last_error: str | None = None
+    health: ApiHealth = field(default_factory=ApiHealth)
+    # STAR per receipt per completed day (GET /work_to_star_rate), refreshed hourly; None until known.
+    rates: list[int] | None = None
+    receipts_by_day: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def submit_errors(self) -> int:
+        """Submission requests that got no 2xx reply, including those retried within one call."""
+        return self.health.failures("solution")
