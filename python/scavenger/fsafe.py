@@ -81,13 +81,20 @@ def check_target(path: Path) -> bool:
     return True
 
 
-def open_for_write(path: Path, mode: int = 0o600) -> tuple[int, bool]:
+def create_exclusive(path: Path, mode: int = 0o600) -> int:
+    """A write-only fd on a file this call creates (``O_EXCL``: fails if any entry, even a dangling symlink,
+    has the name), for temp files then renamed or linked into place. OSError is left to the caller."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+
+
+def open_for_write(path: Path, mode: int = 0o600, *, append: bool = False) -> tuple[int, bool]:
     """Open ``path`` read-write, creating it if missing, never truncating; return ``(fd, created)``.
 
     ``created`` is True only if this call created the file: the caller may then write it freely; otherwise it
-    must check the content is its own before changing it. The fd is close-on-exec and blocking."""
+    must check the content is its own before changing it (or only ``append``, for logs). The fd is
+    close-on-exec and blocking."""
     path = Path(path)
-    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | (os.O_APPEND if append else 0)
     for _ in range(100):  # only repeats while another process creates/removes the same name meanwhile
         check_target(path)  # refuse a fifo or device before opening it (opening can have side effects)
         created = False
@@ -149,7 +156,7 @@ def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
     check_target(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+        fd = create_exclusive(tmp, mode)
     except OSError as exc:
         raise _open_error(tmp, exc) from None
     try:
@@ -212,6 +219,7 @@ __all__ = [
     "check_database",
     "check_target",
     "connect_sqlite",
+    "create_exclusive",
     "kind",
     "open_for_write",
     "problem",

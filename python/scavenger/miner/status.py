@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scavenger import fsafe
 from scavenger.miner.earnings import DayCalendar, estimate, night, parse_iso
 from scavenger.miner.slots import (
     LOCK_NAME,
@@ -27,7 +28,7 @@ from scavenger.miner.slots import (
     slot_numbers,
     wallets_dir,
 )
-from scavenger.wallet.store import META_FILE
+from scavenger.wallet.store import MAX_SEEDS_BYTES, META_FILE
 
 JOURNAL_NAME = "journal.sqlite3"  # same name as scavenger.miner.runner.JOURNAL_NAME (no heavy import here)
 STATUS_FORMAT = 1
@@ -78,11 +79,12 @@ def read_only(path: Path) -> Iterator[sqlite3.Connection]:
 def _public_wallets(directory: Path) -> tuple[list[tuple[str, str]], str | None]:
     """(address, kind) from wallets.json, written by the wallet store without any secret."""
     path = directory / META_FILE
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    data = fsafe.read_small(path, MAX_SEEDS_BYTES)  # never blocks on a fifo planted under that name
+    if data is None:
         return [], None
-    except (OSError, ValueError) as exc:
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
         return [], f"{path}: unreadable ({exc})"
     entries = doc.get("wallets") if isinstance(doc, dict) else None
     if not isinstance(entries, list):

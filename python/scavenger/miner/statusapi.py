@@ -55,7 +55,7 @@ class StatusCache:
         self.path = path
         self.doc: dict[str, Any] = {"format": CACHE_FORMAT, "rates": None, "statistics": {}}
         try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
+            loaded = json.loads(fsafe.read_small(path, 1 << 26) or b"null")
             if isinstance(loaded, dict) and loaded.get("format") == CACHE_FORMAT:
                 self.doc = loaded
         except (OSError, ValueError):

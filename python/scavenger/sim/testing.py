@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from scavenger import fsafe
+
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 30.0
 
@@ -94,7 +96,8 @@ class SimulatorHandle:
         env.setdefault("PYTHONUNBUFFERED", "1")
         if self.env:
             env.update(self.env)
-        with self.log_path.open("ab") as log:
+        fd, _ = fsafe.open_for_write(self.log_path, 0o644, append=True)
+        with os.fdopen(fd, "ab") as log:
             log.write(f"--- start #{self._starts}\n".encode())
             log.flush()
             self.process = subprocess.Popen(

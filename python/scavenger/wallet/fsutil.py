@@ -126,7 +126,7 @@ def _write_temp(final: Path, data: bytes, step: str) -> Path:
     Nothing is published from a temp file whose content differs from ``data``.
     """
     tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    fd = fsafe.create_exclusive(tmp, FILE_MODE)
     try:
         view = memoryview(data)
         half = len(view) // 2
