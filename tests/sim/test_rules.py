@@ -268,3 +268,25 @@ def test_path_values_must_match_exactly(inproc: InProcessSim, wallet: Wallet) ->
         )
     assert inproc.sim.store.solution_count() == 0
     assert httpx.post(f"{url}/solution/{wallet.address}/**D01C01/{nonce}").status_code == 201
+
+
+def test_default_rewards_have_the_real_magnitude(
+    inproc: InProcessSim, wallet: Wallet, other_wallet: Wallet
+) -> None:
+    """~10^7 STAR per receipt (the documentation's [10882519, 7692307, 12487254]), a different rate each
+    day, no full pool for a day without our receipts, and allocations still exactly receipts x rate."""
+    from scavenger.sim.simulator import DEFAULT_NETWORK_RECEIPTS
+
+    url, sim = inproc.url, inproc.sim
+    sim.network_receipts = DEFAULT_NETWORK_RECEIPTS
+    register(url, wallet)
+    register(url, other_wallet)
+    assert solve(url, wallet, current(url)).status_code == 201
+    assert solve(url, other_wallet, current(url)).status_code == 201
+    inproc.clock.advance(24 * 10 * 2)  # both days complete; day 2 had no receipt of ours
+    rates = httpx.get(f"{url}/work_to_star_rate").json()
+    assert len(rates) == 2 and rates[0] != rates[1]
+    assert all(5_000_000 <= r <= 20_000_000 for r in rates), rates
+    assert rates[0] == sim.daily_pool_star // (sim.network_receipts_on(1) + 2)
+    assert rates[1] == sim.daily_pool_star // sim.network_receipts_on(2)
+    assert httpx.get(f"{url}/statistics/{wallet.address}").json()["local"]["night_allocation"] == rates[0]

@@ -20,9 +20,9 @@ from scavenger.sim import handlers, texts
 from scavenger.sim.admin import add_admin_routes
 from scavenger.sim.faults import retry_after_header
 from scavenger.sim.replies import fault_response, nest_error
-from scavenger.sim.simulator import DEFAULT_DAILY_POOL_STAR, Simulator
+from scavenger.sim.simulator import DEFAULT_DAILY_POOL_STAR, DEFAULT_NETWORK_RECEIPTS, Simulator
 
-__all__ = ["DEFAULT_DAILY_POOL_STAR", "Simulator", "create_app"]
+__all__ = ["DEFAULT_DAILY_POOL_STAR", "DEFAULT_NETWORK_RECEIPTS", "Simulator", "create_app"]
 
 log = logging.getLogger(__name__)
 

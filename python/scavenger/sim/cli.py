@@ -17,7 +17,7 @@ import click
 
 from scavenger import fsafe
 from scavenger.envparse import parse_size
-from scavenger.sim.app import DEFAULT_DAILY_POOL_STAR, Simulator, create_app
+from scavenger.sim.app import DEFAULT_DAILY_POOL_STAR, DEFAULT_NETWORK_RECEIPTS, Simulator, create_app
 from scavenger.sim.faults import FaultPlan, FaultRule, FaultSpecError, RateLimiter
 from scavenger.sim.solver import RomParams, SolutionChecker
 from scavenger.sim.state import ScheduleOptions, open_state
@@ -182,6 +182,14 @@ def _exit_with_parent(parent_pid: int) -> None:
     help="STAR shared per day among that day's receipts (drives /work_to_star_rate).",
 )
 @click.option(
+    "--network-receipts",
+    envvar="SCAVENGER_SIM_NETWORK_RECEIPTS",
+    default=DEFAULT_NETWORK_RECEIPTS,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Receipts per day of the simulated rest of the world (+-30 %% per day) sharing the pool; 0: none.",
+)
+@click.option(
     "--port-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -217,6 +225,7 @@ def simulate(
     faults_json: str | None,
     seed_hex: str | None,
     daily_pool_star: int,
+    network_receipts: int,
     port_file: Path | None,
     parent_pid: int | None,
     log_level: str,
@@ -261,6 +270,7 @@ def simulate(
         faults=faults,
         limiter=limiter,
         daily_pool_star=daily_pool_star,
+        network_receipts=network_receipts,
     )
     app = create_app(sim)
     sock = _bind(host, port)
