@@ -16,6 +16,17 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     fi
 fi
 
+# An OpenCL runtime on the CPU (pocl) for the OpenCL backend's bit-exactness and end-to-end tests.
+if ! ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test: installing pocl (OpenCL on the CPU) from Debian's packages"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pocl-opencl-icd ocl-icd-libopencl1 >/dev/null
+    else
+        echo "test: no OpenCL runtime; the OpenCL backend tests will skip (sudo apt-get install pocl-opencl-icd)" >&2
+    fi
+fi
+
 bash scripts/setup.sh
 
 .venv/bin/ruff check python tests

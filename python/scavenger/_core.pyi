@@ -28,6 +28,8 @@ class Rom:
     def size(self) -> int: ...
     def digest(self) -> bytes:
         """BLAKE2b-512 of the whole generated ROM (64 bytes)."""
+    def window(self) -> bytes:
+        """The only bytes hashing reads: ``ROM[0 : size // 64 + 63]`` (uploaded by the OpenCL backend)."""
     def hash(self, preimage: bytes, nb_loops: int = 8, nb_instrs: int = 256) -> bytes:
         """AshMaize digest (64 bytes) of ``preimage``."""
     def search(

@@ -11,6 +11,7 @@ import click
 # name -> "module:attribute" of a click command; one line per subcommand, owned by its domain.
 _COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("scavenger.core.cli:bench", "Benchmark the AshMaize core at the real parameters."),
+    "devices": ("scavenger.core.cli:devices", "List the OpenCL devices the opencl backend can use."),
     "wallet": ("scavenger.wallet.cli:wallet", "Create, list, import and export Cardano wallets."),
     "simulate": ("scavenger.sim.cli:simulate", "Run a local simulator of the Scavenger Mine API."),
     "mine": ("scavenger.miner.cli:mine", "Mine: claim a slot, register wallets, solve every open challenge."),

@@ -149,6 +149,12 @@ impl PyRom {
         PyBytes::new(py, self.rom.digest())
     }
 
+    /// The only bytes the VM can read, `ROM[0 .. size/64 + 63]` (16 MiB + 63 at the real
+    /// parameters): what the OpenCL backend uploads once per ROM.
+    fn window<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.rom.window())
+    }
+
     #[getter]
     fn size(&self) -> u64 {
         self.rom.size() as u64

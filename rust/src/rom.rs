@@ -58,6 +58,11 @@ impl Rom {
         self.size
     }
 
+    /// The reachable window `ROM[0 .. size/64 + 63]` (what a GPU backend uploads).
+    pub fn window(&self) -> &[u8] {
+        self.window.as_slice()
+    }
+
     #[inline(always)]
     pub fn offset(&self, addr: u64) -> usize {
         (addr as u32 % self.nb_chunks) as usize

@@ -53,6 +53,20 @@ def test_environment_values_are_parsed() -> None:
     assert "s3cret-token" not in repr(config)
 
 
+def test_backend_and_device() -> None:
+    assert (load_config({}).backend, load_config({}).opencl_device) == ("cpu", None)
+    config = load_config({"MINER_BACKEND": " OpenCL+CPU ", "OPENCL_DEVICE": "0:1"})
+    assert (config.backend, config.opencl_device) == ("opencl+cpu", "0:1")
+    assert load_config({"MINER_BACKEND": "opencl"}, backend="auto").backend == "auto"
+
+
+def test_backend_names_match_the_core() -> None:
+    from scavenger.core.backend import BACKENDS as CORE_BACKENDS
+    from scavenger.miner.config import BACKENDS
+
+    assert BACKENDS == CORE_BACKENDS
+
+
 def test_empty_value_means_default() -> None:
     assert load_config({"MINER_THREADS": "", "INSTANCE_SLOT": " "}).instance_slot is None
 
@@ -72,6 +86,7 @@ def test_empty_value_means_default() -> None:
         ({"ASHMAIZE_ROM_SIZE": "1KiB", "ASHMAIZE_PRE_SIZE": "2KiB"}, "ASHMAIZE_PRE_SIZE (2048) must not"),
         ({"TIP_ADDRESS": "bitcoin:xyz"}, "TIP_ADDRESS must be a bech32 Cardano address"),
         ({"INSTANCE_SLOT": "zero"}, "INSTANCE_SLOT must be a positive integer"),
+        ({"MINER_BACKEND": "cuda"}, "MINER_BACKEND must be one of cpu, opencl, auto, opencl+cpu, got 'cuda'"),
         ({"ENABLE_STATS_BACKEND": "true"}, "ENABLE_STATS_BACKEND is true but STATS_BEARER_TOKEN is empty"),
     ],
 )

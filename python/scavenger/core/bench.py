@@ -8,6 +8,7 @@ import resource
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from scavenger.core import Rom, build_preimage_suffix, rom_key
 
@@ -61,10 +62,13 @@ def build_rom(size: int, pre_size: int, key: bytes | None = None) -> BuildResult
     return BuildResult(rom=rom, seconds=seconds, peak_rss_bytes=peak_rss_bytes())
 
 
-def measure_rate(rom: Rom, threads: int, seconds: float, start_nonce: int = 0) -> RateResult:
-    """Hash for about ``seconds`` with ``threads`` native threads; returns the hashes done."""
+def measure_rate(
+    rom: Any, threads: int, seconds: float, start_nonce: int = 0, first_batch: int | None = None
+) -> RateResult:
+    """Hash for about ``seconds`` with ``threads`` native threads (or through any searcher with the
+    ``Rom.search`` contract, e.g. the OpenCL backend, whose tuned batch is ``first_batch``)."""
     suffix = build_preimage_suffix(**BENCH_FIELDS)
-    batch = 16 * threads
+    batch = first_batch or 16 * threads
     hashes = 0
     nonce = start_nonce
     started = time.perf_counter()

@@ -7,7 +7,9 @@ import os
 import click
 
 from scavenger._core import _simd_kernel
-from scavenger.core.bench import RateResult, build_rom, cpu_model, run_steps
+from scavenger.core.backend import BACKENDS, open_backend
+from scavenger.core.bench import RateResult, build_rom, cpu_model, measure_rate, run_steps
+from scavenger.core.opencl import BackendMismatch, OpenClUnavailable
 from scavenger.envparse import ConfigError, parse_size
 
 
@@ -61,8 +63,38 @@ def _human(n: float) -> str:
     help="Pre-ROM size (env ASHMAIZE_PRE_SIZE).",
 )
 @click.option("--only", is_flag=True, help="Measure only N threads instead of 1..N.")
-def bench(threads: int, seconds: float, rom_size: int, pre_size: int, only: bool) -> None:
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    envvar="MINER_BACKEND",
+    default="cpu",
+    show_default=True,
+    help="cpu: native core per thread count; opencl / opencl+cpu / auto: one step on the device "
+    "(env MINER_BACKEND).",
+)
+@click.option("--device", envvar="OPENCL_DEVICE", default=None,
+              help="OpenCL device, P:D or part of its name (env OPENCL_DEVICE); see `scavenger devices`.")
+@click.option("--work-group", type=click.IntRange(1, 1024), default=None,
+              help="OpenCL work-group size (default: 64 on GPUs, the runtime's choice elsewhere).")
+@click.option("--list-devices", is_flag=True, help="List the OpenCL devices and exit.")
+def bench(
+    threads: int,
+    seconds: float,
+    rom_size: int,
+    pre_size: int,
+    only: bool,
+    backend: str,
+    device: str | None,
+    work_group: int | None,
+    list_devices: bool,
+) -> None:
     """Benchmark the AshMaize core: ROM build, peak RSS, hashes/second per thread count."""
+    if list_devices:
+        _print_devices()
+        return
+    if backend != "cpu":
+        _bench_device(backend, device, work_group, threads, seconds, rom_size, pre_size)
+        return
     click.echo(f" * CPU       {cpu_model()} ({os.cpu_count()} logical CPUs), BLAKE2b lanes: {_simd_kernel()}")
     click.echo(f" * ROM       TwoStep size {_human(rom_size)}, pre {_human(pre_size)}, mixing 4")
     try:
@@ -94,3 +126,55 @@ def bench(threads: int, seconds: float, rom_size: int, pre_size: int, only: bool
         f" * best      {best.rate:,.1f} H/s with {best.threads} thread(s); "
         f"peak RSS {_human(built.peak_rss_bytes)} after build"
     )
+
+
+def _print_devices() -> None:
+    from scavenger.core.opencl.devices import list_devices
+
+    try:
+        devices = list_devices()
+    except OpenClUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    for info in devices:
+        click.echo(info.describe())
+
+
+def _bench_device(
+    backend: str, device: str | None, work_group: int | None, threads: int, seconds: float, rom_size: int,
+    pre_size: int
+) -> None:
+    try:
+        chosen = open_backend(backend, device, work_group)
+    except OpenClUnavailable as exc:
+        raise click.ClickException(f"backend {backend}: {exc}") from None
+    click.echo(f" * backend   {chosen.describe()}")
+    click.echo(f" * ROM       TwoStep size {_human(rom_size)}, pre {_human(pre_size)}, mixing 4")
+    try:
+        built = build_rom(rom_size, pre_size)
+    except (ValueError, TypeError) as exc:
+        raise click.UsageError(f"cannot build the ROM: {exc}") from exc
+    click.echo(f" * ROM build {built.seconds:.2f} s, digest {built.rom.digest()[:8].hex()}…")
+    try:
+        searcher = chosen.searcher(built.rom)
+    except BackendMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    if chosen.device is not None:
+        click.echo(
+            f" * device    {chosen.device.name}: work-group {chosen.device.work_group or 'auto'}, "
+            f"batch {chosen.device.batch:,} nonces per launch (tuned), self-test ok"
+        )
+    cpu_threads = threads if chosen.name in ("cpu", "opencl+cpu") else 1
+    first = chosen.device.batch if chosen.device is not None else None
+    result = measure_rate(searcher, cpu_threads, seconds, first_batch=first)
+    click.echo(
+        f" * hashing   {result.rate:,.1f} H/s on {chosen.name} "
+        f"({result.hashes:,} hashes in {result.seconds:.2f} s"
+        + (f", {cpu_threads} CPU threads alongside" if chosen.name == "opencl+cpu" else "")
+        + ")"
+    )
+
+
+@click.command("devices")
+def devices() -> None:
+    """List the OpenCL platforms and devices (for OPENCL_DEVICE)."""
+    _print_devices()

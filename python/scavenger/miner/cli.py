@@ -74,6 +74,12 @@ def _mine_options(func: Any) -> Any:
                      help="Scavenger API base URL [env APP_BASE_URL, default the real mainnet API]."),
         click.option("--threads", type=int, default=None,
                      help="Hashing threads [env MINER_THREADS, default: CPUs available]."),
+        click.option("--backend", type=click.Choice(["cpu", "opencl", "auto", "opencl+cpu"]), default=None,
+                     help="Hashing backend [env MINER_BACKEND, default cpu]; auto = an OpenCL GPU if "
+                     "present, else cpu; opencl+cpu = the device and MINER_THREADS CPU threads together."),
+        click.option("--opencl-device", default=None,
+                     help="OpenCL device, P:D or part of its name [env OPENCL_DEVICE]; "
+                     "see `scavenger devices`."),
         click.option("--wallets", "max_wallets", type=int, default=None,
                      help="Wallets mined by this instance [env MAX_WALLETS_PER_INSTANCE, default 2]."),
         click.option("--slot", "instance_slot", type=int, default=None,

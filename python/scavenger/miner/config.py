@@ -28,6 +28,7 @@ DEFAULT_STATS_BACKEND_URL = "http://stats-backend:8080/insert_stat"
 DEFAULT_API_BACKEND_URL = "http://stats-backend:8080/insert_api_return"
 DEFAULT_ROM_SIZE = 1 << 30
 DEFAULT_PRE_SIZE = 16 << 20
+BACKENDS = ("cpu", "opencl", "auto", "opencl+cpu")  # scavenger.core.backend.BACKENDS (not imported: no cycle)
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "critical")
 NETWORKS = ("mainnet", "testnet")
 
@@ -69,6 +70,8 @@ class MinerConfig:
     donate: bool = True
     donate_interval: float = 600.0
     poll_interval: float = 60.0
+    backend: str = "cpu"
+    opencl_device: str | None = None
 
     def with_overrides(self, **values: Any) -> MinerConfig:
         """Apply CLI flags (None = not given) on top of the environment, validating them the same way."""
@@ -148,6 +151,8 @@ _FIELDS: dict[str, tuple[str, Any]] = {
     "donate": ("DONATE_ENABLED", parse_bool),
     "donate_interval": ("DONATE_SLEEP_DURATION", parse_positive_float),
     "poll_interval": ("CHALLENGE_POLL_INTERVAL", parse_positive_float),
+    "backend": ("MINER_BACKEND", _parse_choice(BACKENDS)),
+    "opencl_device": ("OPENCL_DEVICE", _parse_optional_text),
 }
 
 ENV_NAMES: dict[str, str] = {name: env for name, (env, _) in _FIELDS.items()}

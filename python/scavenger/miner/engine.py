@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scavenger.core import build_preimage_suffix, format_nonce, parse_difficulty
+from scavenger.core.opencl import BackendMismatch
 from scavenger.miner.journal import Journal, StoredChallenge
 from scavenger.miner.romcache import RomCache
 from scavenger.miner.scheduler import Work, expected_hashes, plan
@@ -99,6 +100,10 @@ class Engine:
                 continue
             try:
                 await self._batch_on(work[0])
+            except BackendMismatch:
+                # The device disagreed with the CPU core: nothing of that batch is recorded or submitted, the
+                # device is stopped for good (logged once by the backend) and the CPU core redoes the batch.
+                continue
             except (KeyError, TypeError, ValueError):
                 # A malformed challenge must not stop the other pairs: skip it for the rest of this run.
                 log.exception("challenge %s cannot be mined; skipping it", work[0].challenge_id)

@@ -20,7 +20,7 @@ from typing import Any
 from rich.console import Console
 
 from scavenger.api.health import ApiHealth
-from scavenger.miner.config import MinerConfig
+from scavenger.miner.config import ConfigError, MinerConfig
 from scavenger.miner.donate import Donor, load_donation_list
 from scavenger.miner.engine import Engine
 from scavenger.miner.journal import Journal
@@ -50,13 +50,28 @@ def journal_path(lease: SlotLease) -> Path:
     return lease.instance_dir / JOURNAL_NAME
 
 
-def _make_rom_factory(config: MinerConfig) -> Callable[[bytes], Any]:
+def _make_rom_factory(config: MinerConfig, backend: Any = None) -> Callable[[bytes], Any]:
+    """ROM key -> what the engine searches: the native ``Rom``, or its window on the OpenCL device."""
     from scavenger.core import Rom
 
     def build(key: bytes) -> Any:
-        return Rom(key, size=config.rom_size, pre_size=config.pre_size)
+        rom = Rom(key, size=config.rom_size, pre_size=config.pre_size)
+        return rom if backend is None else backend.searcher(rom)
 
     return build
+
+
+def open_configured_backend(config: MinerConfig) -> Any:
+    """MINER_BACKEND resolved (the kernel compiled); an unusable explicit ``opencl`` stops the start."""
+    from scavenger.core.backend import open_backend
+    from scavenger.core.opencl import OpenClUnavailable
+
+    try:
+        backend = open_backend(config.backend, config.opencl_device)
+    except OpenClUnavailable as exc:
+        raise ConfigError(f"MINER_BACKEND={config.backend}: {exc}") from None
+    log.info("hashing backend: %s", backend.describe())
+    return backend
 
 
 def _make_reporter(config: MinerConfig, lease: SlotLease) -> Any:
@@ -229,9 +244,10 @@ class Miner:
             if engine_box:
                 engine_box[0].wake.set()
 
+        backend = await asyncio.to_thread(open_configured_backend, config)
         engine = Engine(
             journal=journal,
-            roms=RomCache(_make_rom_factory(config)),
+            roms=RomCache(_make_rom_factory(config, backend)),
             addresses=addresses,
             threads=config.threads,
             state=state,
