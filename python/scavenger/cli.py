@@ -10,6 +10,7 @@ import click
 
 # name -> "module:attribute" of a click command; one line per subcommand, owned by its domain.
 _COMMANDS: dict[str, tuple[str, str]] = {
+    "challenges": ("scavenger.miner.book_cli:challenges", "List, import or export the challenge book."),
     "bench": ("scavenger.core.cli:bench", "Benchmark the AshMaize core at the real parameters."),
     "devices": ("scavenger.core.cli:devices", "List the OpenCL devices the opencl backend can use."),
     "wallet": ("scavenger.wallet.cli:wallet", "Create, list, import and export Cardano wallets."),
