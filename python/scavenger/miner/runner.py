@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console
 
 from scavenger.api.health import ApiHealth
+from scavenger.miner.book import ChallengeBook
 from scavenger.miner.config import ConfigError, MinerConfig
 from scavenger.miner.donate import Donor, load_donation_list
 from scavenger.miner.engine import Engine
@@ -34,6 +35,7 @@ from scavenger.miner.services import (
     _sleep_or_stop,
     _wait_either,
 )
+from scavenger.miner.sharing import ChallengeSharing, backend_fetcher
 from scavenger.miner.slots import SlotError, SlotLease, claim_slot
 from scavenger.miner.state import MinerState, WalletState
 from scavenger.miner.view import run_view
@@ -258,8 +260,17 @@ class Miner:
         engine_box.append(engine)
         submitter = Submitter(api, journal, state, stop, wallets, registrar)
         submitter_box.append(submitter)
+        sharing = self._make_sharing(journal, state)
+        await sharing.publish_journal()
         poller = ChallengePoller(
-            api, journal, state, stop, on_new_challenge, config.poll_interval, self._raw_challenges.get
+            api,
+            journal,
+            state,
+            stop,
+            on_new_challenge,
+            config.poll_interval,
+            self._raw_challenges.get,
+            sharing,
         )
 
         self._spawn(registrar.run(), "registrar")
@@ -295,6 +306,13 @@ class Miner:
                 state.counts.accepted,
                 state.counts.pending,
             )
+
+    def _make_sharing(self, journal: Journal, state: MinerState) -> ChallengeSharing:
+        config = self.config
+        fetch = None
+        if config.enable_stats and config.stats_bearer_token:
+            fetch = backend_fetcher(config.stats_backend_url, config.stats_bearer_token)
+        return ChallengeSharing(ChallengeBook(config.root), journal, state, fetch)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(self._guard(coro, name), name=name)

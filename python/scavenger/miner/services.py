@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from scavenger.miner.apierrors import Outcome, backoff, classify, failure_label, message_of, retry_after
 from scavenger.miner.journal import Journal
 from scavenger.miner.scheduler import parse_time
+from scavenger.miner.sharing import ChallengeSharing
 from scavenger.miner.state import MinerState, WalletState
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,9 @@ class ChallengePoller:
         on_new: Callable[[], None],
         interval: float,
         raw_challenge: Callable[[str], dict[str, Any] | None] = lambda _cid: None,
+        sharing: ChallengeSharing | None = None,
     ) -> None:
+        self._sharing = sharing
         self._api = api
         self._raw_challenge = raw_challenge
         self._journal = journal
@@ -123,6 +126,8 @@ class ChallengePoller:
                     challenge["latest_submission"],
                 )
                 self._on_new()
+            if self._sharing is not None:
+                await self._sharing.publish([challenge])
             next_text = _get(reply, "next_challenge_starts_at")
             if isinstance(next_text, str):
                 next_at = parse_time(next_text)
@@ -154,7 +159,21 @@ class ChallengePoller:
                 self._state.health.failed(
                     "challenge", failure_label(exc), message_of(exc), f"will poll again in {wait:.0f} s"
                 )
+            # Also while the API is unreachable: the fleet may know challenges this instance missed.
+            await self._merge_shared()
             await _sleep_or_stop(self._stop, wait)
+
+    async def _merge_shared(self) -> None:
+        if self._sharing is None:
+            return
+        try:
+            if await self._sharing.merge():
+                self._on_new()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # The book is a help, never a reason to stop polling.
+            log.warning("shared challenges not merged: %s", str(exc)[:200])
 
 
 class Registrar:

@@ -59,6 +59,8 @@ class MinerState:
     receipts: int = 0
     next_challenge_at: float | None = None
     api_status: str = "starting"
+    # Open challenges known to this instance by where the fleet first heard of them (api, backend, import).
+    challenge_sources: dict[str, int] = field(default_factory=dict)
     phase: str = "starting"  # starting | building ROM | mining | idle | stopping
     last_error: str | None = None
     health: ApiHealth = field(default_factory=ApiHealth)

@@ -68,6 +68,12 @@ def api_health_text(state: MinerState) -> str:
     return "API 15m: " + ", ".join(parts)
 
 
+def sources(state: MinerState) -> str:
+    """``api 2, backend 1``: where the open challenges came from (the fleet's book or backend when this
+    instance was down while they were current)."""
+    return ", ".join(f"{name} {count}" for name, count in sorted(state.challenge_sources.items()))
+
+
 def status_line(state: MinerState) -> str:
     r10, r60, r15 = state.meter.rates()
     c = state.counts
@@ -84,7 +90,7 @@ def status_line(state: MinerState) -> str:
         f"solutions found {c.found} accepted {c.accepted} pending {c.pending} expired {c.expired} | "
         f"receipts {state.receipts} {_estimate_text(state)} | {api_health_text(state)} | "
         f"wallets {registered}/{len(state.wallets)} registered | "
-        f"open challenges {len(state.challenges)} | next challenge in "
+        f"open challenges {len(state.challenges)} ({sources(state) or 'none'}) | next challenge in "
         f"{_until(state.next_challenge_at, time.time())} | {doing}"
     )
 
@@ -182,7 +188,8 @@ def render(state: MinerState, width: int = 80, height: int = 24) -> Group:
             f"{ch.tried:,}",
             f"{share:.0f}% of expected" if active else "",
         )
-    lines.append(Text(f"open challenges ({len(challenges)}, nearest deadline first)", style="bold"))
+    known = f"; {sources(state)}" if state.challenge_sources else ""
+    lines.append(Text(f"open challenges ({len(challenges)}{known}, nearest deadline first)", style="bold"))
     lines.append(ct)
     if len(shown) < len(challenges):
         rest_ch = [ch for ch in challenges if ch not in shown]

@@ -1,0 +1,97 @@
+"""End to end: an instance that was down while challenges were current mines them from the fleet's book."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from timing import scaled
+
+from scavenger.miner.book import ChallengeBook
+from scavenger.miner.slots import list_slots
+from scavenger.sim.testing import running_simulator
+from scavenger.wallet.store import WalletStore
+
+from .conftest import SIM_OPTIONS, MinerProcess, query, wait_for
+
+PERIOD = 2  # seconds between challenges; each stays open 24 periods
+
+
+def current_index(url: str) -> int:
+    challenge = httpx.get(f"{url}/challenge", timeout=5).json()["challenge"]
+    return (challenge["day"] - 1) * 24 + challenge["challenge_number"] - 1
+
+
+def challenge_id(index: int) -> str:
+    return f"**D{index // 24 + 1:02d}C{index % 24 + 1:02d}"
+
+
+def wallets_of(root: Path, pid: int) -> list[str]:
+    [slot] = [s for s in list_slots(root) if s.holder is not None and s.holder.pid == pid and s.alive]
+    return [w.address for w in WalletStore(slot.path / f"miner-{slot.number}" / "wallets", "mainnet").load()]
+
+
+def solved(sim_state: Path, addresses: list[str]) -> set[tuple[str, str]]:
+    rows = query(sim_state, "SELECT address, challenge_id FROM solutions")
+    return {(a, c) for a, c in rows if a in addresses}
+
+
+def run_outage(
+    tmp_path: Path,
+    miners: Callable[..., MinerProcess],
+    root_a: Path,
+    root_b: Path,
+    env: dict[str, str] | None = None,
+) -> tuple[MinerProcess, list[str], list[str]]:
+    """A keeps mining while B is down for several periods; returns B (restarted), its wallets and the
+    challenges issued while it was down."""
+    with running_simulator(tmp_path / "sim", challenge_period=PERIOD, **SIM_OPTIONS) as sim:
+        a = miners(root_a, sim.url, tmp_path / "a.log", env)
+        b = miners(root_b, sim.url, tmp_path / "b.log", env)
+
+        def logs() -> str:
+            return f"--- a\n{a.log_tail()}\n--- b\n{b.log_tail()}\n--- sim\n{sim.log_tail(20)}"
+
+        def registered() -> set[str]:
+            return {r[0] for r in query(sim.state_path, "SELECT address FROM registrations")}
+
+        def b_registered() -> bool:
+            try:
+                return set(wallets_of(root_b, b.pid)) <= registered()
+            except ValueError:  # B has not claimed its slot yet
+                return False
+
+        wait_for(b_registered, scaled(60), "B's wallets registered", logs)
+        b_wallets = wallets_of(root_b, b.pid)
+        assert b.terminate() == 0
+        down_at = current_index(sim.url)
+        wait_for(lambda: current_index(sim.url) >= down_at + 4, scaled(30), "4 more challenges", logs)
+        back_at = current_index(sim.url)
+        missed = [challenge_id(i) for i in range(down_at + 1, back_at)]
+        assert len(missed) >= 3
+        b = miners(root_b, sim.url, tmp_path / "b2.log", env)
+        wait_for(
+            lambda: {(w, c) for w in b_wallets for c in missed} <= solved(sim.state_path, b_wallets),
+            scaled(90),
+            f"B's wallets to solve {missed}",
+            logs,
+        )
+        assert b.terminate() == 0
+        assert a.terminate() == 0
+    return b, b_wallets, missed
+
+
+@pytest.mark.timeout(300)
+def test_an_instance_back_from_an_outage_mines_what_the_others_saw(
+    tmp_path: Path, miners: Callable[..., MinerProcess]
+) -> None:
+    root = tmp_path / "config"
+    b, _wallets, missed = run_outage(tmp_path, miners, root, root)
+    # The book on the shared folder holds every missed challenge, first heard of on the API.
+    book = {e.challenge_id: e for e in ChallengeBook(root).open_entries()}
+    assert set(missed) <= set(book)
+    assert {book[c].source for c in missed} == {"api"}
+    log_text = b.log_path.read_text()
+    assert all(f"challenge {c} from the fleet book (api)" in log_text for c in missed), b.log_tail()
