@@ -58,7 +58,8 @@ def test_closed_entries_are_not_offered_and_are_pruned_on_write(tmp_path: Path) 
     book.add([(challenge(1, closes_in=2.0), "api"), (challenge(2), "api")])
     assert [e.challenge_id for e in book.open_entries(now=NOW + 10)] == ["**D01C02"]
     book.add([(challenge(3), "api")], now=NOW + 10)
-    ids = [c["challenge"]["challenge_id"] for c in json.loads((tmp_path / BOOK_NAME).read_text())["challenges"]]
+    stored = json.loads((tmp_path / BOOK_NAME).read_text())["challenges"]
+    ids = [c["challenge"]["challenge_id"] for c in stored]
     assert ids == ["**D01C02", "**D01C03"]
 
 

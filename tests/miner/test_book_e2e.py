@@ -7,12 +7,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from timing import scaled
 
 from scavenger.miner.book import ChallengeBook
 from scavenger.miner.slots import list_slots
 from scavenger.sim.testing import running_simulator
 from scavenger.wallet.store import WalletStore
+from timing import scaled
 
 from .conftest import SIM_OPTIONS, MinerProcess, query, wait_for
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from scavenger.miner.book import export_document, parse_entries
 from scavenger.stats import db
 from scavenger.stats.config import BackendConfig
 from scavenger.stats.migrations import migrate
@@ -251,6 +253,15 @@ def create_app(config: BackendConfig) -> FastAPI:
     async def miners_last_seen(pool: Pool) -> list[dict[str, Any]]:
         """Last stat and last API call of every miner (view miners_last_seen)."""
         return await db.fetch(pool, db.LAST_SEEN)
+
+    @app.get("/api/challenges/open", dependencies=read, tags=["read"])
+    async def challenges_open(pool: Pool) -> dict[str, Any]:
+        """Challenges the miners saw that are still open, in the challenge book's shape, so a miner that
+        was down while one was current can still mine it."""
+        rows = await db.fetch(pool, db.OPEN_CHALLENGES)
+        seen = [{"challenge": r["challenge"], "first_seen": r["first_seen"].isoformat()} for r in rows]
+        entries, _rejected = parse_entries(seen, time.time(), "backend")
+        return export_document(entries)
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:

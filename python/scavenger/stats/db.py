@@ -173,3 +173,15 @@ API_BY_ENDPOINT = """
 """
 
 LAST_SEEN = "SELECT * FROM miners_last_seen ORDER BY last_seen DESC NULLS LAST, container_id, miner_id"
+
+# Challenges seen by any miner in the last 49 h (a challenge stays open 24 h; the margin covers clock skew
+# and the last day's cap). The first sighting of each id wins, so a later forged copy cannot replace it.
+OPEN_CHALLENGES = """
+SELECT DISTINCT ON (api_response->'challenge'->>'challenge_id')
+       api_response->'challenge' AS challenge, timestamp AS first_seen
+FROM api_return
+WHERE endpoint = 'challenge' AND timestamp >= NOW() - INTERVAL '49 hours'
+  AND jsonb_typeof(api_response->'challenge') = 'object'
+  AND jsonb_typeof(api_response->'challenge'->'challenge_id') = 'string'
+ORDER BY api_response->'challenge'->>'challenge_id', timestamp
+"""
