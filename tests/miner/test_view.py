@@ -80,3 +80,20 @@ def test_small_miner_shows_everything() -> None:
 def test_status_line_has_earnings_and_api_health() -> None:
     line = status_line(_busy_state(wallets=2, challenges=3))
     assert "receipts 480" in line and "NIGHT" in line and "solution 429x3" in line
+
+
+def test_server_strings_and_url_secrets_are_never_shown_raw() -> None:
+    state = _busy_state(wallets=2, challenges=2)
+    state.base_url = "http://operator:hunter22@api.example:8080/?token=tok3n"
+    evil = "**D07C24[blink]\x1b[2J\u202e"
+    state.challenges[0].challenge_id = evil
+    state.challenges[0].difficulty = "[red]000FFFFF"
+    assert state.current is not None
+    state.current.challenge_id = evil
+    state.last_error = "submit: \x1b]0;owned\x07 \u202eevil"
+    state.api_status = "challenge poll failing: \x1b[31m"
+    text = "\n".join(_screen(state, width=200, height=60))
+    assert "hunter22" not in text and "tok3n" not in text and "api.example:8080" in text
+    assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+    assert "[blink]" in text and "[red]000FFFFF" in text  # shown literally, never read as markup
+    assert "\\u202e" in status_line(state)

@@ -43,6 +43,7 @@ from scavenger.api.models import (
     Terms,
 )
 from scavenger.api.retry import RetryPolicy, parse_retry_after
+from scavenger.redact import redact_url, scrub
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class ScavengerClient:
         health: ApiHealth | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+            raise ValueError(f"base_url must start with http:// or https://, got {redact_url(base_url)!r}")
         if timeout <= 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
         self.base_url = base_url.rstrip("/")
@@ -109,7 +110,7 @@ class ScavengerClient:
         self._sent: OrderedDict[tuple[str, str, str], None] = OrderedDict()
 
     def __repr__(self) -> str:
-        return f"ScavengerClient(base_url={self.base_url!r})"
+        return f"ScavengerClient(base_url={redact_url(self.base_url)!r})"
 
     async def __aenter__(self) -> ScavengerClient:
         return self
@@ -284,7 +285,9 @@ class ScavengerClient:
             return errors.ApiTimeout(f"timed out ({type(exc).__name__})", endpoint=endpoint)
         except httpx.RequestError as exc:  # also DecodingError (a body that fails its Content-Encoding)
             self.health.count(endpoint, "network")
-            return errors.TransportError(f"{type(exc).__name__}: {exc}"[:300], endpoint=endpoint)
+            # httpx may quote the URL: its user info / token must not reach a log or the stats database.
+            text = scrub(f"{type(exc).__name__}: {exc}", self.base_url)
+            return errors.TransportError(text[:300], endpoint=endpoint)
         elapsed = time.monotonic() - began
         status = response.status_code
         self.health.count(endpoint, str(status))
@@ -301,7 +304,7 @@ class ScavengerClient:
             ApiEvent(
                 endpoint=endpoint,
                 method=method,
-                url=url,
+                url=redact_url(url),  # forwarded to the stats backend and stored: never a password
                 address=address,
                 status=status,
                 body=body,

@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from scavenger.redact import printable
+
 
 class ApiError(Exception):
     """Base of every client error. ``message`` is the server's text (or a description of the failure)."""
@@ -41,7 +43,8 @@ class ApiError(Exception):
     def __str__(self) -> str:
         where = self.endpoint or "api"
         status = "no reply" if self.status is None else f"HTTP {self.status}"
-        return f"{where}: {status}: {self.message}"
+        # The message is the server's text: escaped, so it can neither forge log lines nor reorder them.
+        return f"{where}: {status}: {printable(self.message)}"
 
     def __repr__(self) -> str:
         return (

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from scavenger.miner.config import ConfigError, MinerConfig, load_config
 from scavenger.miner.slots import SlotError, list_slots
+from scavenger.redact import install_log_escaping
 
 _LEVELS = {
     "trace": logging.DEBUG,
@@ -41,6 +42,8 @@ def setup_logging(level: str, console: Console | None) -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
         )
+    # Server-provided text (challenge ids, error messages) is logged escaped: no forged lines, no escapes.
+    install_log_escaping(handler)
     root.addHandler(handler)
     root.setLevel(_LEVELS[level])
     # httpx logs every request at INFO, which would drown the miner's own lines.

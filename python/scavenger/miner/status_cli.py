@@ -19,6 +19,7 @@ from rich.table import Table
 from scavenger.miner.config import MinerConfig
 from scavenger.miner.status import read_slots, status_document
 from scavenger.miner.statusapi import ServerFigures, default_cache_dir, fetch_figures
+from scavenger.redact import redact_url
 
 EXIT_OK = 0
 EXIT_MISSING = 1
@@ -109,7 +110,7 @@ def run_status(
     doc = status_document(
         root,
         slots,
-        api_url=config.base_url,
+        api_url=redact_url(config.base_url),
         offline=offline,
         rates=figures.rates,
         rates_source=figures.rates_source,

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from scavenger.miner.earnings import estimate, night
 from scavenger.miner.state import MinerState
+from scavenger.redact import printable, redact_url
 
 log = logging.getLogger("scavenger.miner.status")
 
@@ -43,7 +44,9 @@ def _short(address: str) -> str:
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).netloc or url
+    """Host and port only: never the user info (a password) or the query (a token) of the API URL."""
+    safe = redact_url(url)
+    return urlsplit(safe).netloc.rpartition("@")[2] or safe
 
 
 def _estimate_text(state: MinerState) -> str:
@@ -80,7 +83,7 @@ def status_line(state: MinerState) -> str:
     registered = sum(1 for w in state.wallets.values() if w.registration == "registered")
     current = state.current
     doing = (
-        f"{current.challenge_id} for {_short(current.address)} "
+        f"{printable(current.challenge_id)} for {_short(current.address)} "
         f"{current.tried}/{current.expected:.0f} expected"
         if current is not None and state.phase == "mining"
         else state.phase
@@ -135,10 +138,10 @@ def render(state: MinerState, width: int = 80, height: int = 24) -> Group:
             width,
         ),
         _fit(f"receipts {state.receipts} · {_estimate_text(state)}", width),
-        _fit(f"{api_health_text(state)} · {_host(state.base_url)} {state.api_status}", width),
+        _fit(f"{api_health_text(state)} · {_host(state.base_url)} {printable(state.api_status)}", width),
     ]
     if state.last_error:
-        lines.append(_fit(f"last error: {state.last_error}", width))
+        lines.append(_fit(f"last error: {printable(state.last_error)}", width))
     # Rows left for the two lists: each has a title+header (2 lines) and may need a summary line.
     budget = max(2, height - len(lines) - 4 - 2 - 1)
     wallets = list(state.wallets.values())
@@ -158,9 +161,11 @@ def render(state: MinerState, width: int = 80, height: int = 24) -> Group:
     for w in ordered[:wallet_rows]:
         mining = ""
         if current is not None and current.address == w.address and state.phase == "mining":
-            mining = f"{current.challenge_id} {share:.0f}%"
+            mining = f"{printable(current.challenge_id)} {share:.0f}%"
         reg = _REGISTRATION.get(w.registration, w.registration)
-        wt.add_row(_short(w.address), reg, str(w.found), str(w.accepted), str(w.pending), w.donation, mining)
+        # Text cells: a string from the server is shown as is, never read as rich markup ("[blink]...").
+        wt.add_row(*(Text(cell) for cell in (_short(w.address), reg, str(w.found), str(w.accepted),
+                                              str(w.pending), w.donation, mining)))
     lines.append(Text(f"wallets ({len(wallets)})", style="bold"))
     lines.append(wt)
     if wallet_rows < len(wallets):
@@ -181,8 +186,8 @@ def render(state: MinerState, width: int = 80, height: int = 24) -> Group:
     for ch in sorted(shown, key=lambda ch: ch.deadline):
         active = current is not None and current.challenge_id == ch.challenge_id
         ct.add_row(
-            Text(ch.challenge_id, style="bold" if active else ""),
-            ch.difficulty,
+            Text(printable(ch.challenge_id), style="bold" if active else ""),
+            Text(printable(ch.difficulty)),
             _until(ch.deadline, now),
             f"{ch.solved_by}/{len(wallets)}",
             f"{ch.tried:,}",

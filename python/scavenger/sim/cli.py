@@ -17,6 +17,7 @@ import click
 
 from scavenger import fsafe
 from scavenger.envparse import parse_size
+from scavenger.redact import install_log_escaping
 from scavenger.sim.app import DEFAULT_DAILY_POOL_STAR, DEFAULT_NETWORK_RECEIPTS, Simulator, create_app
 from scavenger.sim.faults import FaultPlan, FaultRule, FaultSpecError, RateLimiter
 from scavenger.sim.solver import RomParams, SolutionChecker
@@ -234,6 +235,7 @@ def simulate(
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_escaping()  # request paths and bodies come from clients
     try:
         rom = RomParams(
             _rom_param("ASHMAIZE_ROM_SIZE", rom_size, REAL_ROM_SIZE),

@@ -7,6 +7,7 @@ import logging
 
 import click
 
+from scavenger.redact import install_log_escaping
 from scavenger.stats.config import BackendConfig, ConfigError
 
 log = logging.getLogger("scavenger.stats")
@@ -38,6 +39,7 @@ def stats_backend(host: str | None, port: int | None, log_level: str | None, mig
     level_name = (log_level or os.environ.get("APP_LOG_LEVEL", "") or "info").strip('"').lower()
     level = getattr(logging, level_name.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_escaping()  # rows and errors carry text from clients
     try:
         config = BackendConfig.from_env(host=host, port=port)
     except ConfigError as exc:

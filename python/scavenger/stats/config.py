@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 from scavenger.envparse import ConfigError as ConfigError
 from scavenger.envparse import parse_bool
+
+# The one URL redaction helper (it also hides libpq's password/sslpassword query parameters).
+from scavenger.redact import redact_url as redact_url
 
 log = logging.getLogger(__name__)
 
@@ -47,21 +49,6 @@ def build_database_url(env: Mapping[str, str]) -> str:
     return f"postgresql://{credentials}@{host}:{port_text}/{quote(database, safe='')}"
 
 
-# libpq also takes the password (and the client key's sslpassword) as a query parameter of the URL.
-_QUERY_PASSWORD = re.compile(r"(^|&)([^=&]*password)=[^&]*", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (for logs and error messages)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable database url>"
-    if parts.password is not None:
-        host = parts.netloc.rsplit("@", 1)[-1]
-        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
-    parts = parts._replace(query=_QUERY_PASSWORD.sub(r"\1\2=***", parts.query))
-    return urlunsplit(parts)
 
 
 @dataclass(frozen=True)

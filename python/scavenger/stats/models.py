@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from scavenger.redact import redact_url
+
 
 def _no_nul(value: str) -> str:
     # PostgreSQL TEXT cannot hold NUL; rejecting here gives a 422 naming the field instead of a DB error.
@@ -17,7 +19,11 @@ def _no_nul(value: str) -> str:
 
 Ident = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
 ShortText = Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)]
-UrlText = Annotated[str, Field(min_length=1, max_length=8000), AfterValidator(_no_nul)]
+# Stored for people to read: user info and token-like query values are redacted at ingestion, whatever the
+# client sent (an APP_BASE_URL with http://user:password@ must not end up in the database).
+UrlText = Annotated[
+    str, Field(min_length=1, max_length=8000), AfterValidator(_no_nul), AfterValidator(redact_url)
+]
 
 
 def _as_utc(value: datetime) -> datetime:

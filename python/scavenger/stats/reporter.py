@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 
 from scavenger.envparse import parse_bool, parse_positive_float, parse_positive_int
+from scavenger.redact import printable, redact_url
 from scavenger.stats.outbox import Outbox, Row
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class StatsReporter:
                 "miner_id": miner_id or _field(event, "miner_id") or self.config.default_miner_id,
                 "wallet_addr": _field(event, "address", "wallet_addr"),
                 "endpoint": endpoint,
-                "url": str(_field(event, "url") or endpoint),
+                "url": redact_url(_field(event, "url") or endpoint),  # stored in PostgreSQL: no secrets
                 # Only real HTTP statuses: anything else (0 for "no reply"...) would get the row rejected.
                 "status": int(status) if status is not None and 100 <= int(status) <= 599 else None,
                 "payload": _field(event, "payload", "request"),
@@ -402,7 +403,7 @@ class StatsReporter:
         try:
             response = await client.post(url, content=json.dumps(batch, default=str))
         except httpx.HTTPError as exc:
-            self._set_health(kind, False, f"{type(exc).__name__} posting to {url}")
+            self._set_health(kind, False, f"{type(exc).__name__} posting to {redact_url(url)}")
             return "retry"
         status = response.status_code
         if 200 <= status < 300:
@@ -414,10 +415,11 @@ class StatsReporter:
             return "stored"
         if status in _PERMANENT_REJECTIONS:
             if len(batch) == 1:
-                log.error("stats: %s rejected a row with HTTP %d: %s", url, status, response.text[:300])
+                log.error("stats: %s rejected a row with HTTP %d: %s", redact_url(url), status,
+                          printable(response.text, 300))
             return "rejected"
         hint = " (check STATS_BEARER_TOKEN)" if status in (401, 403) else ""
-        self._set_health(kind, False, f"HTTP {status} from {url}{hint}")
+        self._set_health(kind, False, f"HTTP {status} from {redact_url(url)}{hint}")
         return "retry"
 
     def _set_health(self, kind: str, healthy: bool, reason: str) -> None:
