@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from scavenger.sim.faults import FaultPlan, FaultRule
 from scavenger.sim.testing import SimulatorHandle, SimulatorStartError, running_simulator
 
 from .conftest import SMALL_PRE, SMALL_ROM
@@ -75,6 +76,9 @@ def test_bad_fault_rules_are_refused_with_reasons(sim: SimulatorHandle) -> None:
         ({"kind": "500", "endpoints": ["nope"]}, "unknown endpoints"),
         ({"kind": "500", "probability": 2}, "probability"),
         ({"kind": "500", "x": 1}, "unknown"),
+        ({"kind": "500", "every": 0}, "every"),
+        ({"kind": "500", "every": 2, "probability": 0.5}, "either every"),
+        ({"kind": "500", "seed": -1}, "seed"),
     ]:
         reply = httpx.post(f"{sim.url}/_sim/faults", json=rule)
         assert reply.status_code == 400 and reason in reply.json()["message"]
@@ -92,6 +96,41 @@ def test_bad_fault_rules_are_refused_with_reasons(sim: SimulatorHandle) -> None:
         assert reply.status_code == 400, (path, body, reply.text)
     assert httpx.get(f"{sim.url}/_sim/faults").json()["rate_limit"]["requests"] == 0
     assert [httpx.get(f"{sim.url}/TandC").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_every_nth_rule_fires_on_exactly_those_requests(sim: SimulatorHandle) -> None:
+    sim.add_fault("500", every=3, count=None, endpoints=["challenge"])
+    sim.add_fault("503", every=2, count=None, endpoints=["challenge"])  # sees what the first let through
+    statuses = [httpx.get(f"{sim.url}/challenge").status_code for _ in range(9)]
+    assert statuses == [200, 503, 500, 200, 503, 500, 200, 503, 500]
+    rules = httpx.get(f"{sim.url}/_sim/faults").json()["rules"]
+    assert [(r["matched"], r["fired"]) for r in rules] == [(9, 3), (6, 3)]
+
+
+def test_probability_rules_are_seeded_and_repeat(sim: SimulatorHandle) -> None:
+    def storm(**rule: object) -> list[int]:
+        sim.clear_faults()
+        sim.add_fault("500", count=None, probability=0.5, endpoints=["terms"], **rule)
+        return [httpx.get(f"{sim.url}/TandC").status_code for _ in range(40)]
+
+    first = storm(seed=42)
+    assert storm(seed=42) == first
+    assert storm(seed=43) != first
+    assert 0 < first.count(500) < 40
+    # running_simulator starts the simulator with --fault-seed 0 unless told otherwise.
+    assert httpx.get(f"{sim.url}/_sim/faults").json()["seed"] == 0
+
+
+def test_fault_plan_seed_reproduces_draws_of_rules_without_their_own_seed() -> None:
+    def fired(seed: int) -> list[str | None]:
+        plan = FaultPlan(seed)
+        plan.add(FaultRule("429", count=None, probability=0.4))
+        plan.add(FaultRule("500", count=None, probability=0.3))
+        return [rule.kind if (rule := plan.pick("challenge")) else None for _ in range(200)]
+
+    assert fired(7) == fired(7)
+    assert fired(7) != fired(8)
+    assert isinstance(FaultPlan(None).seed, int)
 
 
 def test_rate_limit_returns_429_with_retry_after_per_window(sim: SimulatorHandle) -> None:

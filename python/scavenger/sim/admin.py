@@ -40,6 +40,7 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
     async def list_faults() -> dict[str, Any]:
         return {
             "rules": sim.faults.rules(),
+            "seed": sim.faults.seed,
             "rate_limit": {"requests": sim.limiter.limit, "window": sim.limiter.window},
         }
 

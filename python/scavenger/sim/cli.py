@@ -168,6 +168,13 @@ def _exit_with_parent(parent_pid: int) -> None:
     help='JSON fault rule or list, e.g. \'{"kind": "503", "count": 2}\' (see docs/simulator.md).',
 )
 @click.option(
+    "--fault-seed",
+    envvar="SCAVENGER_SIM_FAULT_SEED",
+    default=None,
+    type=click.IntRange(min=0, max=2**64 - 1),
+    help="Seed of the fault rules' probability draws (reproducible storms); random and logged if unset.",
+)
+@click.option(
     "--seed",
     "seed_hex",
     envvar="SCAVENGER_SIM_SEED",
@@ -224,6 +231,7 @@ def simulate(
     rate_limit: int,
     rate_window: float,
     faults_json: str | None,
+    fault_seed: int | None,
     seed_hex: str | None,
     daily_pool_star: int,
     network_receipts: int,
@@ -252,7 +260,7 @@ def simulate(
         if port_file is not None:
             fsafe.check_target(port_file)  # refuse a planted link before anything starts
         opened = open_state(state_path, options)
-        faults = FaultPlan()
+        faults = FaultPlan(fault_seed)
         if faults_json:
             spec = json.loads(faults_json)
             for item in spec if isinstance(spec, list) else [spec]:
@@ -280,7 +288,7 @@ def simulate(
     schedule = opened.schedule
     log.info(
         "simulator on http://%s:%d state=%s (%s) start=%s period=%ss days=%d difficulty=%s network=%s "
-        "rom=%d/%d",
+        "rom=%d/%d fault-seed=%d",
         host,
         bound_port,
         state_path,
@@ -292,6 +300,7 @@ def simulate(
         opened.network,
         rom.size,
         rom.pre_size,
+        faults.seed,
     )
     if port_file is not None:
         _write_port_file(port_file, bound_port)

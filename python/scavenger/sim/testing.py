@@ -163,8 +163,8 @@ class SimulatorHandle:
 
     # -- control -----------------------------------------------------------------------------------
     def add_fault(self, kind: str, **rule: Any) -> list[dict[str, Any]]:
-        """Add a fault rule (see docs/simulator.md): kind 403/429/500/502/503/html/slow, count, probability,
-        endpoints, retry_after, delay, status."""
+        """Add a fault rule (see docs/simulator.md): kind 403/429/500/502/503/html/slow, count, every,
+        probability, seed, endpoints, retry_after, delay, status."""
         reply = httpx.post(f"{self.url}/_sim/faults", json={"kind": kind, **rule}, timeout=5.0)
         reply.raise_for_status()
         rules: list[dict[str, Any]] = reply.json()["rules"]
@@ -195,6 +195,8 @@ def running_simulator(
 ) -> Iterator[SimulatorHandle]:
     """Start ``scavenger simulate`` in ``tmp_path`` and stop it on exit (SIGTERM, then SIGKILL)."""
     options.setdefault("log_level", "warning")
+    # Reproducible by default: probability rules fire the same way for the same sequence of requests.
+    options.setdefault("fault_seed", 0)
     handle = SimulatorHandle(Path(tmp_path), dict(options), env)
     handle.start(startup_timeout)
     try:

@@ -1,7 +1,8 @@
 """The stats backend: ingestion (seed-compatible), read API over the SQL views, dashboard at ``/``.
 
-Status codes are real (the seed answered 200 to everything): 401 bad/missing token, 422 bad body,
-413 batch too large, 503 database unreachable (retry later; nothing of that request was stored)."""
+Status codes are real (the seed answered 200 to everything): 401 bad/missing token (decided before the
+body is read), 422 bad body, 413 batch or body too large, 503 database unreachable (retry later; nothing
+of that request was stored)."""
 
 import asyncio
 import contextlib
@@ -19,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scavenger.miner.book import export_document, parse_entries
@@ -30,7 +32,11 @@ from scavenger.stats.models import ApiReturnIn, StatIn
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 _RETRY_AFTER = "5"
+# A full batch of 5000 stat rows is about 1.5 MiB of JSON; the cap leaves room for large API payloads
+# and bounds what one authenticated request can make the server hold (docs/stats.md).
 MAX_BODY_BYTES = 32 << 20
+WRITE_PATHS = frozenset({"/insert_stat", "/insert_api_return"})
+READ_PREFIX = "/api/"
 
 
 class _State:
@@ -40,21 +46,32 @@ class _State:
         self.migrated = False
 
 
-class _BodyLimit:
-    """Refuse bodies whose declared size is absurd before uvicorn buffers them (pure ASGI: no per-request
-    overhead of BaseHTTPMiddleware on the hot insert path)."""
+class _TokenGate:
+    """Answers 401 before a byte of the body is read when the token does not fit the path.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    FastAPI reads and parses the body before it runs any dependency, so a dependency alone let an
+    anonymous client make the server buffer and parse hundreds of megabytes (422 instead of 401). Pure
+    ASGI: no per-request overhead of BaseHTTPMiddleware on the hot insert path. The routes keep their
+    dependencies as well, so a route added outside these paths is still protected."""
+
+    def __init__(self, app: ASGIApp, config: BackendConfig) -> None:
         self.app = app
-        self.limit = limit
+        self.config = config
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                    reply = JSONResponse({"detail": f"body larger than {self.limit} bytes"}, status_code=413)
-                    await reply(scope, receive, send)
-                    return
+            path: str = scope["path"]
+            if path.rstrip("/") in WRITE_PATHS:
+                allowed = _write_allowed(_token_of(scope), self.config)
+            elif path.startswith(READ_PREFIX):
+                allowed = _read_allowed(_token_of(scope), self.config)
+            else:
+                allowed = True
+            if not allowed:
+                exc = _unauthorized()
+                reply = JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+                await reply(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
@@ -65,17 +82,37 @@ async def _configure_connection(conn: psycopg.AsyncConnection[Any]) -> None:
     await conn.commit()
 
 
-def _presented_token(request: Request) -> bytes | None:
-    header = request.headers.get("authorization", "")
+def _bearer(header: str) -> bytes | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip().encode("utf-8")
 
 
+def _presented_token(request: Request) -> bytes | None:
+    return _bearer(request.headers.get("authorization", ""))
+
+
+def _token_of(scope: Scope) -> bytes | None:
+    return _bearer(Headers(scope=scope).get("authorization", ""))
+
+
 def _matches(presented: bytes | None, expected: str) -> bool:
     # hmac.compare_digest: time does not depend on where the first differing byte is (the seed used ==).
     return bool(expected) and presented is not None and hmac.compare_digest(presented, expected.encode())
+
+
+def _write_allowed(presented: bytes | None, config: BackendConfig) -> bool:
+    return _matches(presented, config.token)
+
+
+def _read_allowed(presented: bytes | None, config: BackendConfig) -> bool:
+    if config.public_read:
+        return True
+    # Both comparisons always run, so timing does not reveal which token was close.
+    write_ok = _matches(presented, config.token)
+    read_ok = _matches(presented, config.read_token)
+    return write_ok or read_ok
 
 
 def _unauthorized() -> HTTPException:
@@ -135,9 +172,10 @@ def create_app(config: BackendConfig) -> FastAPI:
         version="1.0",
         summary="Hash rates and API replies reported by scavenger miners (PostgreSQL).",
         lifespan=lifespan,
+        # Counted while the body streams in (chunked bodies too): 413 as soon as it passes the cap.
+        max_body_size=MAX_BODY_BYTES,
     )
-
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(_TokenGate, config=config)
 
     @app.exception_handler(db.DatabaseUnavailable)
     async def _db_down(request: Request, exc: db.DatabaseUnavailable) -> JSONResponse:
@@ -159,17 +197,11 @@ def create_app(config: BackendConfig) -> FastAPI:
 
     # async: FastAPI would run a plain def dependency in a worker thread, per request.
     async def require_write(request: Request) -> None:
-        if not _matches(_presented_token(request), config.token):
+        if not _write_allowed(_presented_token(request), config):
             raise _unauthorized()
 
     async def require_read(request: Request) -> None:
-        if config.public_read:
-            return
-        presented = _presented_token(request)
-        # Both comparisons always run, so timing does not reveal which token was close.
-        write_ok = _matches(presented, config.token)
-        read_ok = _matches(presented, config.read_token)
-        if not (write_ok or read_ok):
+        if not _read_allowed(_presented_token(request), config):
             raise _unauthorized()
 
     async def pool_ready() -> AsyncConnectionPool[Any]:

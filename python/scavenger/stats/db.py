@@ -98,11 +98,23 @@ async def ping(pool: AsyncConnectionPool[Any]) -> bool:
 
 
 # -- read queries (parameters are bound, never formatted in) ----------------------------------------
+# They read the views stats_readable / api_return_readable (migration 0004): only rows within the
+# documented bounds, so a value stored before the bounds existed, or written with SQL, cannot make an
+# aggregate overflow or a reply unrenderable.
 
-_PER_MINER_RECENT = """
+_BIGINT_MAX = 2**63 - 1
+
+
+def _saturated_sum(column: str) -> str:
+    """SUM(bigint) is NUMERIC; many large counts would overflow the BIGINT it is returned as, so the sum
+    saturates instead. (Not LEAST(): it ignores NULL, and a sum of no counts must stay NULL.)"""
+    return f"(CASE WHEN SUM({column}) > {_BIGINT_MAX} THEN {_BIGINT_MAX} ELSE SUM({column}) END)::bigint"
+
+
+_PER_MINER_RECENT = f"""
     SELECT container_id, miner_id, AVG(hash_rate) AS avg_hashrate_hs, MAX(timestamp) AS last_update,
-           SUM(hashes)::bigint AS hashes, COUNT(*) AS samples
-    FROM stats
+           {_saturated_sum('hashes')} AS hashes, COUNT(*) AS samples
+    FROM stats_readable
     WHERE timestamp >= NOW() - make_interval(mins => %(minutes)s::int)
     GROUP BY container_id, miner_id
 """
@@ -112,7 +124,7 @@ SUMMARY = f"""
     SELECT COALESCE(SUM(avg_hashrate_hs), 0) AS total_hashrate_hs,
            COUNT(*) AS active_miners,
            COUNT(DISTINCT container_id) AS active_containers,
-           COALESCE(SUM(hashes), 0)::bigint AS hashes,
+           COALESCE({_saturated_sum('hashes')}, 0) AS hashes,
            MAX(last_update) AS last_update,
            (SELECT COUNT(*) FROM stats) AS stat_rows,
            (SELECT COUNT(*) FROM api_return) AS api_rows,
@@ -155,7 +167,7 @@ def series_query(group: Group) -> str:
             SELECT date_bin(make_interval(secs => %(bucket)s::double precision), timestamp,
                             TIMESTAMPTZ '2000-01-01') AS bucket,
                    container_id, miner_id, AVG(hash_rate) AS rate
-            FROM stats
+            FROM stats_readable
             WHERE timestamp >= NOW() - make_interval(mins => %(minutes)s::int)
             GROUP BY 1, 2, 3
         )
@@ -166,7 +178,7 @@ def series_query(group: Group) -> str:
 
 API_BY_ENDPOINT = """
     SELECT endpoint, status, COUNT(*) AS calls, MAX(timestamp) AS last_call
-    FROM api_return
+    FROM api_return_readable
     WHERE timestamp >= NOW() - make_interval(mins => %(minutes)s::int)
     GROUP BY endpoint, status
     ORDER BY endpoint, status NULLS LAST

@@ -1,8 +1,13 @@
-"""Request bodies of the ingestion endpoints (the seed's JSON shapes, validated)."""
+"""Request bodies of the ingestion endpoints (the seed's JSON shapes, validated).
+
+Every number is bounded: finite, non-negative and at most a documented maximum (docs/stats.md). The maxima
+keep PostgreSQL's aggregates in range: AVG(double precision) accumulates squares, so a single 1e200 sample
+made every hash-rate query fail with NumericValueOutOfRange; SUM(hashes) of BIGINT rows must fit the
+read API's saturating BIGINT. They are far above anything a miner reports."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -26,9 +31,23 @@ UrlText = Annotated[
 ]
 
 
+MAX_HASH_RATE = 1e12  # hashes per second of one miner (a fast CPU core does ~1e4)
+MAX_HASHES = 10**18  # hashes counted in one report (fits BIGINT nine times over)
+MAX_INTERVAL_SECS = 1e6  # about 11.6 days
+MAX_UPTIME_SECS = 1e10  # about 317 years
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+# Miners' clocks drift; a sample dated further ahead than this would stay "current" in every window.
+MAX_CLOCK_AHEAD = timedelta(days=1)
+
+
 def _as_utc(value: datetime) -> datetime:
     # The seed stored naive UTC; a timestamp without offset is read the same way.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    if value < EARLIEST_TIMESTAMP:
+        raise ValueError(f"must not be before {EARLIEST_TIMESTAMP.date().isoformat()}")
+    if value > datetime.now(UTC) + MAX_CLOCK_AHEAD:
+        raise ValueError("must not be more than one day ahead of the server's clock")
+    return value
 
 
 class StatIn(BaseModel):
@@ -38,12 +57,12 @@ class StatIn(BaseModel):
 
     container_id: Ident
     miner_id: Ident
-    hash_rate: float = Field(ge=0, allow_inf_nan=False)
+    hash_rate: float = Field(ge=0, le=MAX_HASH_RATE, allow_inf_nan=False)
     timestamp: datetime
     description: ShortText | None = None
-    hashes: int | None = Field(default=None, ge=0, le=2**63 - 1)
-    interval_secs: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    uptime_secs: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    hashes: int | None = Field(default=None, ge=0, le=MAX_HASHES)
+    interval_secs: float | None = Field(default=None, gt=0, le=MAX_INTERVAL_SECS, allow_inf_nan=False)
+    uptime_secs: float | None = Field(default=None, ge=0, le=MAX_UPTIME_SECS, allow_inf_nan=False)
     version: Annotated[str, Field(max_length=100), AfterValidator(_no_nul)] | None = None
 
     @field_validator("timestamp")
