@@ -3,7 +3,8 @@
 # OpenCL driver, check every vector of tests/vectors/ashmaize.json bit-exact on the GPU (the 1 GiB ones
 # too: ROMs are built by the CPU core, only the 16 MiB window goes to the GPU), then `scavenger bench
 # --backend opencl` for a fixed time (plus a short work-group sweep and the GPU+CPU mode), and print a
-# table: device, vectors ok, H/s, batch size.
+# table: device, vectors ok, H/s, batch size. The extra runs (work-group sizes, kernel variants built with
+# -DASHMAIZE_SIMPLE_EXEC / -DASHMAIZE_NOINLINE, GPU + CPU threads, CPU alone) are A/B data for tuning.
 #
 # Works on a machine with no network, no cargo and no pip index, from a checkout plus a carry folder
 # `.gpu-carry/` (ignored through .git/info/exclude) prepared on a machine that has them:
@@ -108,9 +109,13 @@ bench() {  # label, seconds, extra args...
 }
 : > "$LOG/rates.txt"
 bench "opencl wg64" "$SECONDS_MAIN" --backend opencl --work-group 64
-for wg in 32 128 256; do bench "opencl wg$wg" 8 --backend opencl --work-group "$wg"; done
-bench "opencl+cpu wg64" 10 --backend opencl+cpu --work-group 64 --threads "$(nproc)" --only
-bench "cpu $(nproc) threads" 5 --backend cpu --threads "$(nproc)" --only
+# Optional runs, each only while the whole script stays within its 5 minutes.
+optional() { if [ "$SECONDS" -lt 220 ]; then bench "$@"; else say "skipped $1 (time)"; fi; }
+for wg in 32 128 256; do optional "opencl wg$wg" 6 --backend opencl --work-group "$wg"; done
+optional "simple-exec wg64" 6 --backend opencl --work-group 64 --cl-option=-DASHMAIZE_SIMPLE_EXEC
+optional "noinline wg64" 6 --backend opencl --work-group 64 --cl-option=-DASHMAIZE_NOINLINE
+optional "opencl+cpu wg64" 8 --backend opencl+cpu --work-group 64 --threads "$(nproc)" --only
+optional "cpu $(nproc) threads" 4 --backend cpu --threads "$(nproc)" --only
 
 device=$(grep -m1 -Eo 'check: device [^[]*' "$LOG/check.txt" | sed 's/check: device [0-9]*:[0-9]* *//')
 echo

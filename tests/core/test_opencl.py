@@ -263,3 +263,22 @@ def test_bench_and_devices_commands(device: Any, tmp_path: Any) -> None:
     assert out.returncode == 0, out.stderr
     assert "nonces per launch (tuned), self-test ok" in out.stdout
     assert " H/s on opencl" in out.stdout
+
+
+@pytest.mark.parametrize("option", ["-DASHMAIZE_SIMPLE_EXEC", "-DASHMAIZE_NOINLINE"])
+def test_kernel_variants_for_device_tuning_are_bit_exact(
+    option: str, rom: Rom, rom_cache: RomFactory
+) -> None:
+    """The variants scripts/gpu-check.sh compares on a GPU (bench --cl-option)."""
+    try:
+        variant = open_backend("opencl", None, None, (option,)).device
+    except OpenClUnavailable as exc:
+        pytest.skip(f"no OpenCL platform to test the OpenCL backend on: {exc}")
+    variant.batch = 64  # no tuning run
+    # Odd nb_instrs, nb_loops=2, an empty preimage, a full-random ROM.
+    picked = [v for v in SMALL if v["id"] in (4, 3, 5, 9)]
+    assert len(picked) == 4
+    results = check_vectors(picked, variant.load, build=rom_cache)
+    assert results and all(r.ok for r in results)
+    got = variant.load(rom).nonce_digests(SUFFIX, 99, 64)
+    assert got == [rom.hash(format_nonce(99 + i).encode() + SUFFIX) for i in range(64)]

@@ -52,9 +52,15 @@ class Backend:
         return gpu
 
 
-def open_backend(choice: str, device_spec: str | None = None, work_group: int | None = None) -> Backend:
-    """Resolves ``choice`` (one of BACKENDS); compiles the kernel on the chosen device. Raises
-    OpenClUnavailable when ``opencl``/``opencl+cpu`` cannot get a device."""
+def open_backend(
+    choice: str,
+    device_spec: str | None = None,
+    work_group: int | None = None,
+    build_options: tuple[str, ...] = (),
+) -> Backend:
+    """Resolves ``choice`` (one of BACKENDS); compiles the kernel on the chosen device (``build_options``:
+    extra OpenCL compiler options, for kernel A/B runs). Raises OpenClUnavailable when
+    ``opencl``/``opencl+cpu`` cannot get a device."""
     from scavenger.core.opencl.devices import select_device
 
     if choice not in BACKENDS:
@@ -64,18 +70,18 @@ def open_backend(choice: str, device_spec: str | None = None, work_group: int | 
     if choice == "auto":
         try:
             info = select_device(device_spec, gpu_only=True)
-            return Backend("opencl", _compile(info, work_group))
+            return Backend("opencl", _compile(info, work_group, build_options))
         except OpenClUnavailable as exc:
             log.info("backend auto: no usable OpenCL GPU (%s); mining on the CPU core", exc)
             return Backend("cpu")
     info = select_device(device_spec, gpu_only=False)
-    return Backend(choice, _compile(info, work_group))
+    return Backend(choice, _compile(info, work_group, build_options))
 
 
-def _compile(info: Any, work_group: int | None) -> OpenClDevice:
+def _compile(info: Any, work_group: int | None, build_options: tuple[str, ...]) -> OpenClDevice:
     from scavenger.core.opencl.searcher import OpenClDevice
 
-    device = OpenClDevice(info, work_group)
+    device = OpenClDevice(info, work_group, build_options)
     log.info("OpenCL device %s: kernel built in %.1f s", info.describe(), device.build_seconds)
     return device
 

@@ -76,6 +76,8 @@ def _human(n: float) -> str:
               help="OpenCL device, P:D or part of its name (env OPENCL_DEVICE); see `scavenger devices`.")
 @click.option("--work-group", type=click.IntRange(1, 1024), default=None,
               help="OpenCL work-group size (default: 64 on GPUs, the runtime's choice elsewhere).")
+@click.option("--cl-option", "cl_options", multiple=True,
+              help="Extra OpenCL build option for kernel A/B runs, e.g. -DASHMAIZE_SIMPLE_EXEC.")
 @click.option("--list-devices", is_flag=True, help="List the OpenCL devices and exit.")
 def bench(
     threads: int,
@@ -86,6 +88,7 @@ def bench(
     backend: str,
     device: str | None,
     work_group: int | None,
+    cl_options: tuple[str, ...],
     list_devices: bool,
 ) -> None:
     """Benchmark the AshMaize core: ROM build, peak RSS, hashes/second per thread count."""
@@ -93,7 +96,7 @@ def bench(
         _print_devices()
         return
     if backend != "cpu":
-        _bench_device(backend, device, work_group, threads, seconds, rom_size, pre_size)
+        _bench_device(backend, device, work_group, cl_options, threads, seconds, rom_size, pre_size)
         return
     click.echo(f" * CPU       {cpu_model()} ({os.cpu_count()} logical CPUs), BLAKE2b lanes: {_simd_kernel()}")
     click.echo(f" * ROM       TwoStep size {_human(rom_size)}, pre {_human(pre_size)}, mixing 4")
@@ -140,11 +143,17 @@ def _print_devices() -> None:
 
 
 def _bench_device(
-    backend: str, device: str | None, work_group: int | None, threads: int, seconds: float, rom_size: int,
-    pre_size: int
+    backend: str,
+    device: str | None,
+    work_group: int | None,
+    cl_options: tuple[str, ...],
+    threads: int,
+    seconds: float,
+    rom_size: int,
+    pre_size: int,
 ) -> None:
     try:
-        chosen = open_backend(backend, device, work_group)
+        chosen = open_backend(backend, device, work_group, cl_options)
     except OpenClUnavailable as exc:
         raise click.ClickException(f"backend {backend}: {exc}") from None
     click.echo(f" * backend   {chosen.describe()}")

@@ -41,7 +41,9 @@ class DeviceSearchResult:
 class OpenClDevice:
     """One device: its context, queue and compiled kernel program, shared by every ROM loaded on it."""
 
-    def __init__(self, info: DeviceInfo, work_group: int | None = None) -> None:
+    def __init__(
+        self, info: DeviceInfo, work_group: int | None = None, build_options: tuple[str, ...] = ()
+    ) -> None:
         cl = load_pyopencl()
         self._cl = cl
         self.info = info
@@ -51,7 +53,7 @@ class OpenClDevice:
         self.queue = cl.CommandQueue(self.context)
         started = time.perf_counter()
         try:
-            self.program = cl.Program(self.context, kernel_source()).build()
+            self.program = cl.Program(self.context, kernel_source()).build(options=list(build_options))
         except cl.Error as exc:
             raise OpenClUnavailable(f"the AshMaize kernel does not build on {info.name}: {exc}") from None
         self.build_seconds = time.perf_counter() - started

@@ -234,7 +234,9 @@ ulong reverse_bits(ulong x) {
     return (x >> 32) | (x << 32);
 }
 
-// One instruction from its five half-words (20 bytes), then PD absorbs it.
+#ifdef ASHMAIZE_SIMPLE_EXEC
+// The plain form of `exec` (one BLAKE2b call site per use), kept for A/B runs on a device:
+// build with -DASHMAIZE_SIMPLE_EXEC.
 void exec(Vm* vm, __global const ulong* window, uint nb_chunks, uint u0, uint u1, uint u2, uint u3,
                  uint u4) {
     uint op = u0 & 0xff;
@@ -289,6 +291,186 @@ void exec(Vm* vm, __global const ulong* window, uint nb_chunks, uint u0, uint u1
     state_update_u32(&vm->pd, u3);
     state_update_u32(&vm->pd, u4);
 }
+
+#else
+#define IS_REG(k) ((k) <= 4)
+#define IS_MEM(k) ((k) >= 5 && (k) <= 8)
+#define IS_S1(k) ((k) == 13)
+#define IS_S2(k) ((k) >= 14)
+
+// The compression input of a peek: the block masked beyond the absorbed bytes, t = n.
+void peek_setup(const State* s, ulong h[8], ulong m[16], ulong* t) {
+    uint inb = s->n == 0 ? 0 : (uint)(((s->n - 1) & 127) + 1);
+    for (uint j = 0; j < 16; j++) {
+        ulong w = s->b.w[j];
+        if (8 * j + 8 > inb) {
+            uint keep = 8 * j < inb ? inb - 8 * j : 0;
+            w = keep == 0 ? 0 : (w & ((1UL << (8 * keep)) - 1));
+        }
+        m[j] = w;
+    }
+    for (int i = 0; i < 8; i++) h[i] = s->h[i];
+    *t = s->n;
+}
+
+// `mem` once MD has room for the line (its full block, if any, already compressed).
+ulong mem_absorb(Vm* vm, __global const ulong* window, uint nb_chunks, ulong lit) {
+    uint s = (uint)lit % nb_chunks;
+    uint q = s >> 3;
+    uint r = (s & 7) * 8;
+    uint at = (uint)(vm->md.n & 127) >> 3;
+    uint pick = (vm->mc + 1) & 7;  // MC is incremented before the word is chosen
+    ulong value = 0;
+    ulong lo = window[q];
+    for (uint i = 0; i < 8; i++) {
+        ulong hi = window[q + i + 1];
+        ulong w = r == 0 ? lo : (lo >> r) | (hi << (64 - r));
+        vm->md.b.w[at + i] = w;
+        if (i == pick) value = w;
+        lo = hi;
+    }
+    vm->md.n += 64;
+    vm->special2_ok = 0;
+    vm->mc += 1;
+    return value;
+}
+
+// One instruction from its five half-words (20 bytes), then PD absorbs it.
+//
+// On a GPU the work-items of a warp run different instructions, and every BLAKE2b compression an
+// instruction may need (Special2 of operand 1, a full MD block before operand 1's ROM line, the same
+// two for operand 2, Special1, the Hash opcode) would be a separate divergent call. Here they are
+// stages, in the reference order, of one loop with a single compression site: a warp then pays for
+// the largest number of compressions any of its work-items needs, not for the sum over the sites.
+void exec(Vm* vm, __global const ulong* window, uint nb_chunks, uint u0, uint u1, uint u2, uint u3,
+          uint u4) {
+    uint op = u0 & 0xff;
+    uint kind1 = (u0 >> 12) & 0xf;
+    uint kind2 = (u0 >> 8) & 0xf;
+    // rs is big-endian in bytes 2..3.
+    uint rs = (((u0 >> 16) & 0xff) << 8) | ((u0 >> 24) & 0xff);
+    uint r1 = (rs >> 10) & 31;
+    uint r2 = (rs >> 5) & 31;
+    uint r3 = rs & 31;
+    ulong lit1 = (ulong)u1 | ((ulong)u2 << 32);
+    ulong lit2 = (ulong)u3 | ((ulong)u4 << 32);
+    int two_op = !((op >= 128 && op <= 147) || (op >= 188 && op <= 239));
+    int is_div = op >= 96 && op < 128;
+    // Registers and literals now; Memory and Special operands are filled in by the stages.
+    ulong a = IS_REG(kind1) ? vm->regs[r1] : lit1;
+    ulong b = two_op ? (IS_REG(kind2) ? vm->regs[r2] : lit2) : 0;
+    ulong s1 = 0;
+    ulong hashed[8];
+    uint stage = 0;
+    for (;;) {
+        ulong h[8];
+        ulong m[16];
+        ulong t = 0;
+        int last = 1;
+        int job = -1;
+        while (job < 0 && stage < 6) {
+            uint kind = stage < 2 ? kind1 : kind2;
+            int used = stage < 2 || two_op;
+            if (stage == 0 || stage == 2) {  // Special2 (stage 2 sees operand 1's ROM read)
+                if (!used || !IS_S2(kind)) {
+                    stage++;
+                } else if (vm->special2_ok) {
+                    if (stage == 0) a = vm->special2; else b = vm->special2;
+                    stage++;
+                } else {
+                    peek_setup(&vm->md, h, m, &t);
+                    job = stage;
+                }
+            } else if (stage == 1 || stage == 3) {  // Memory
+                if (!used || !IS_MEM(kind)) {
+                    stage++;
+                } else if ((vm->md.n & 127) == 0) {  // MD holds a full block: compress it first
+                    for (int i = 0; i < 8; i++) h[i] = vm->md.h[i];
+                    for (int i = 0; i < 16; i++) m[i] = vm->md.b.w[i];
+                    t = vm->md.n;
+                    last = 0;
+                    job = stage;
+                } else {
+                    ulong v = mem_absorb(vm, window, nb_chunks, stage == 1 ? lit1 : lit2);
+                    if (stage == 1) a = v; else b = v;
+                    stage++;
+                }
+            } else if (stage == 4) {  // Special1: PD before this instruction
+                // b is final here unless it is Special1 itself, which needs the peek anyway.
+                if (IS_S1(kind1) || (two_op && IS_S1(kind2)) || (is_div && b == 0)) {
+                    peek_setup(&vm->pd, h, m, &t);
+                    job = 4;
+                } else {
+                    stage++;
+                }
+            } else {  // Hash opcode
+                if (op >= 248) {
+                    init_state(h, 64);
+                    m[0] = a;
+                    m[1] = b;
+                    for (int i = 2; i < 16; i++) m[i] = 0;
+                    t = 16;
+                    job = 5;
+                } else {
+                    stage++;
+                }
+            }
+        }
+        if (job < 0) break;
+        compress_words(h, m, t, last);
+        if (job == 0 || job == 2) {
+            vm->special2 = h[0];
+            vm->special2_ok = 1;
+            if (job == 0) a = h[0]; else b = h[0];
+        } else if (job == 1 || job == 3) {
+            for (int i = 0; i < 8; i++) vm->md.h[i] = h[i];
+            ulong v = mem_absorb(vm, window, nb_chunks, job == 1 ? lit1 : lit2);
+            if (job == 1) a = v; else b = v;
+        } else if (job == 4) {
+            s1 = h[0];
+            if (IS_S1(kind1)) a = s1;
+            if (two_op && IS_S1(kind2)) b = s1;
+        } else {
+            for (int i = 0; i < 8; i++) hashed[i] = h[i];
+        }
+        stage = job + 1;
+    }
+    ulong result;
+    if (op < 40) {
+        result = a + b;
+    } else if (op < 80) {
+        result = a * b;
+    } else if (op < 96) {
+        result = mul_hi(a, b);
+    } else if (op < 128) {
+        // 112..127 is "Mod" in the reference but computes a division: kept for consensus.
+        result = b == 0 ? s1 : a / b;
+    } else if (op < 138) {
+        result = isqrt64(a);
+    } else if (op < 148) {
+        result = reverse_bits(a);
+    } else if (op < 188) {
+        result = a ^ b;
+    } else if (op < 204) {
+        result = rotate(a, (ulong)r1);
+    } else if (op < 220) {
+        result = rotate(a, (ulong)((64 - r1) & 63));
+    } else if (op < 240) {
+        result = ~a;
+    } else if (op < 248) {
+        result = a & b;
+    } else {
+        result = hashed[op - 248];
+    }
+    vm->regs[r3] = result;
+    state_update_u32(&vm->pd, u0);
+    state_update_u32(&vm->pd, u1);
+    state_update_u32(&vm->pd, u2);
+    state_update_u32(&vm->pd, u3);
+    state_update_u32(&vm->pd, u4);
+}
+
+#endif
 
 // XORs H'(8192, seed) into the registers as it is produced (word w goes to r[w mod 32]).
 void mix_registers(ulong regs[32], const ulong seed[8]) {
