@@ -85,7 +85,9 @@ if [ "$(gpu_platforms)" = "" ] || [ "$(gpu_platforms)" = "0" ]; then
         export LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
         say "registered $lib through OCL_ICD_VENDORS=$OCL_ICD_VENDORS"
     else
-        say "no libnvidia-opencl.so found; OpenCL platforms seen:"
+        say "no libnvidia-opencl.so found; what there is:"
+        ls /etc/OpenCL/vendors /usr/local/nvidia /usr/local/nvidia/lib64 2>&1 | head -n 40
+        ldconfig -p 2>/dev/null | grep -Ei 'nvidia|libcuda|OpenCL' | head -n 20
     fi
 fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
@@ -109,11 +111,28 @@ bench() {  # label, seconds, extra args...
 }
 : > "$LOG/rates.txt"
 bench "opencl wg64" "$SECONDS_MAIN" --backend opencl --work-group 64
-# Optional runs, each only while the whole script stays within its 5 minutes.
+# Optional runs, most telling first, each only while the whole script stays within its 5 minutes.
 optional() { if [ "$SECONDS" -lt 220 ]; then bench "$@"; else say "skipped $1 (time)"; fi; }
 for wg in 32 128 256; do optional "opencl wg$wg" 6 --backend opencl --work-group "$wg"; done
-optional "simple-exec wg64" 6 --backend opencl --work-group 64 --cl-option=-DASHMAIZE_SIMPLE_EXEC
+if [ "$SECONDS" -lt 220 ] && grep -qi nvidia "$LOG/check.txt"; then
+    # Registers, local memory (spills) and stack per work-item, from NVIDIA's compiler.
+    timeout 120 "$PY" - <<'EOF' 2>&1 | grep -Ei 'registers|lmem|spill|stack|error' | head -n 20
+import os
+
+import pyopencl as cl
+
+from scavenger.core.opencl import kernel_source
+from scavenger.core.opencl.devices import select_device
+
+info = select_device(os.environ.get("OPENCL_DEVICE"), gpu_only=True)
+ctx = cl.Context([info.device])
+prg = cl.Program(ctx, kernel_source()).build(options=["-cl-nv-verbose"])
+print(prg.get_build_info(info.device, cl.program_build_info.LOG))
+EOF
+    optional "maxrreg128 wg64" 6 --backend opencl --work-group 64 --cl-option=-cl-nv-maxrregcount=128
+fi
 optional "noinline wg64" 6 --backend opencl --work-group 64 --cl-option=-DASHMAIZE_NOINLINE
+optional "simple-exec wg64" 6 --backend opencl --work-group 64 --cl-option=-DASHMAIZE_SIMPLE_EXEC
 optional "opencl+cpu wg64" 8 --backend opencl+cpu --work-group 64 --threads "$(nproc)" --only
 optional "cpu $(nproc) threads" 4 --backend cpu --threads "$(nproc)" --only
 
@@ -124,7 +143,7 @@ printf '%-22s %s\n' "device" "${device:-unknown}"
 printf '%-22s %s\n' "vectors bit-exact" "$vectors"
 printf '%-22s %14s %12s\n' "run" "H/s" "batch"
 while IFS='|' read -r label rate batch; do printf '%-22s %14s %12s\n' "$label" "$rate" "$batch"; done < "$LOG/rates.txt"
-echo "==========================================================="
+echo "=========================================================== ($SECONDS s)"
 case $vectors in
     */*) [ "${vectors%/*}" = "${vectors#*/}" ] || exit 1 ;;
     *) exit 1 ;;
