@@ -51,3 +51,9 @@ def _rom_intermediates(
 def _vm_init(rom_digest: bytes, preimage: bytes) -> bytes: ...
 def _hprime(length: int, data: bytes) -> bytes: ...
 def _simd_kernel() -> str: ...
+
+def validate_rom(
+    size: int = 1 << 30, pre_size: int = 16 << 20, mixing_numbers: int = 4, full_random: bool = False
+) -> None:
+    """Raises the ValueError/TypeError ``Rom(key, size, ...)`` would raise, without building anything."""
+

@@ -53,6 +53,28 @@ def parse_positive_float(name: str, text: str) -> float:
     )
 
 
+def int_in(low: int, high: int) -> Callable[[str, str], int]:
+    """A parser of whole numbers in ``low..high``; the error says the range."""
+
+    def parse(name: str, text: str) -> int:
+        return _parse_number(name, text, int, lambda v: low <= v <= high, f"a whole number in {low}..{high}")
+
+    return parse
+
+
+def seconds_in(low: float, high: float) -> Callable[[str, str], float]:
+    """A parser of durations in seconds within ``low..high``: finite, so NaN, inf, 1e-300 and negative values
+    are refused with the range in the message."""
+
+    def parse(name: str, text: str) -> float:
+        return _parse_number(
+            name, text, float, lambda v: math.isfinite(v) and low <= v <= high,
+            f"a number of seconds in {low:g}..{high:g}",
+        )
+
+    return parse
+
+
 def parse_port(name: str, text: str) -> int:
     return _parse_number(name, text, int, lambda v: 0 <= v <= 65535, "a port number 0-65535 (0 = off)")
 
@@ -74,9 +96,17 @@ def parse_size(name: str, text: str) -> int:
 
 
 def parse_url(name: str, text: str) -> str:
+    """An http(s) URL with a host (and a valid port if any). The value is never echoed: a URL may carry
+    ``user:password@``, which must not reach a log; only the scheme or the part that is wrong is named."""
     value = text.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        # Only the scheme is echoed: a URL may carry user:password@, which must not reach a log.
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number in 0..65535
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an http(s) URL: {exc}") from None
+    if parts.scheme not in ("http", "https"):
         raise ConfigError(f"{name} must be an http(s) URL, got one with scheme {parts.scheme!r}")
+    if not host:
+        raise ConfigError(f"{name} must be an http(s) URL with a host")
     return value.rstrip("/")

@@ -100,6 +100,46 @@ impl PySearchResult {
     }
 }
 
+/// The ROM arguments of `Rom(...)` and `validate_rom(...)`, extracted alike (same defaults, same errors).
+fn rom_args(
+    size: Option<&Bound<'_, PyAny>>,
+    pre_size: Option<&Bound<'_, PyAny>>,
+    mixing_numbers: Option<&Bound<'_, PyAny>>,
+    full_random: bool,
+) -> PyResult<(Generation, u64)> {
+    let size = opt_uint(size, "size", u64::MAX as u128, 1 << 30)? as u64;
+    let pre_size = opt_uint(pre_size, "pre_size", u64::MAX as u128, 16 << 20)? as u64;
+    let mixing_numbers = opt_uint(mixing_numbers, "mixing_numbers", u64::MAX as u128, 4)? as u64;
+    let generation = if full_random {
+        Generation::FullRandom
+    } else {
+        let pre = usize::try_from(pre_size)
+            .map_err(|_| PyValueError::new_err(format!("pre_size is out of range: {pre_size}")))?;
+        let mix = usize::try_from(mixing_numbers).map_err(|_| {
+            PyValueError::new_err(format!("mixing_numbers is out of range: {mixing_numbers}"))
+        })?;
+        Generation::TwoStep {
+            pre_size: pre,
+            mixing_numbers: mix,
+        }
+    };
+    Ok((generation, size))
+}
+
+/// Raises the ValueError/TypeError that `Rom(key, size, pre_size, ...)` would raise, without building
+/// anything: lets a command reject a ROM setting at start, by the core's own rule.
+#[pyfunction]
+#[pyo3(signature = (size = None, pre_size = None, mixing_numbers = None, full_random = false))]
+fn validate_rom(
+    size: Option<&Bound<'_, PyAny>>,
+    pre_size: Option<&Bound<'_, PyAny>>,
+    mixing_numbers: Option<&Bound<'_, PyAny>>,
+    full_random: bool,
+) -> PyResult<()> {
+    let (generation, size) = rom_args(size, pre_size, mixing_numbers, full_random)?;
+    crate::rom::validate(generation, size).map_err(to_py)
+}
+
 /// An AshMaize ROM, built once (GIL released) and then shared read-only between threads.
 #[pyclass(frozen, module = "scavenger._core", name = "Rom")]
 pub struct PyRom {
@@ -120,24 +160,7 @@ impl PyRom {
         full_random: bool,
     ) -> PyResult<Self> {
         let key = bytes_arg(key, "key")?;
-        let size = opt_uint(size, "size", u64::MAX as u128, 1 << 30)? as u64;
-        let pre_size = opt_uint(pre_size, "pre_size", u64::MAX as u128, 16 << 20)? as u64;
-        let mixing_numbers =
-            opt_uint(mixing_numbers, "mixing_numbers", u64::MAX as u128, 4)? as u64;
-        let generation = if full_random {
-            Generation::FullRandom
-        } else {
-            let pre = usize::try_from(pre_size).map_err(|_| {
-                PyValueError::new_err(format!("pre_size is out of range: {pre_size}"))
-            })?;
-            let mix = usize::try_from(mixing_numbers).map_err(|_| {
-                PyValueError::new_err(format!("mixing_numbers is out of range: {mixing_numbers}"))
-            })?;
-            Generation::TwoStep {
-                pre_size: pre,
-                mixing_numbers: mix,
-            }
-        };
+        let (generation, size) = rom_args(size, pre_size, mixing_numbers, full_random)?;
         let rom = py
             .detach(|| Rom::new(&key, generation, size))
             .map_err(to_py)?;
@@ -355,5 +378,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_vm_init, m)?)?;
     m.add_function(wrap_pyfunction!(_hprime, m)?)?;
     m.add_function(wrap_pyfunction!(_simd_kernel, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_rom, m)?)?;
     Ok(())
 }

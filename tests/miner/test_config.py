@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from scavenger.miner.config import DEFAULT_BASE_URL, ConfigError, default_threads, load_config
+from scavenger.miner.config import (
+    DEFAULT_BASE_URL,
+    ConfigError,
+    default_threads,
+    load_config,
+    start_warnings,
+)
 
 
 def test_defaults_follow_the_seed() -> None:
@@ -74,18 +80,38 @@ def test_empty_value_means_default() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"MINER_THREADS": "abc"}, "MINER_THREADS must be a positive integer, got 'abc'"),
-        ({"MINER_THREADS": "0"}, "MINER_THREADS must be a positive integer, got '0'"),
-        ({"MAX_WALLETS_PER_INSTANCE": "-1"}, "MAX_WALLETS_PER_INSTANCE must be a positive integer"),
+        ({"MINER_THREADS": "abc"}, "MINER_THREADS must be a whole number in 1..1024, got 'abc'"),
+        ({"MINER_THREADS": "0"}, "MINER_THREADS must be a whole number in 1..1024, got '0'"),
+        ({"MINER_THREADS": "2000"}, "MINER_THREADS must be a whole number in 1..1024, got '2000'"),
+        ({"MAX_WALLETS_PER_INSTANCE": "-1"}, "MAX_WALLETS_PER_INSTANCE must be a whole number in 1..1000"),
+        ({"MAX_WALLETS_PER_INSTANCE": "999999999"}, "MAX_WALLETS_PER_INSTANCE must be a whole number in"),
         ({"ENABLE_STATS_BACKEND": "maybe"}, "ENABLE_STATS_BACKEND must be true or false, got 'maybe'"),
         ({"APP_BASE_URL": "ftp://x"}, "APP_BASE_URL must be an http(s) URL"),
-        ({"CARDANO_NETWORK": "preprod"}, "CARDANO_NETWORK must be one of mainnet, testnet"),
+        ({"CARDANO_NETWORK": "moon"}, "CARDANO_NETWORK must be mainnet or testnet"),
         ({"METRICS_PORT": "70000"}, "METRICS_PORT must be a port number"),
-        ({"STATS_REPORT_INTERVAL": "-5"}, "STATS_REPORT_INTERVAL must be a positive number"),
+        ({"STATS_REPORT_INTERVAL": "-5"}, "STATS_REPORT_INTERVAL must be a number of seconds in 1..3600"),
         ({"ASHMAIZE_ROM_SIZE": "lots"}, "ASHMAIZE_ROM_SIZE must be a size"),
-        ({"ASHMAIZE_ROM_SIZE": "1KiB", "ASHMAIZE_PRE_SIZE": "2KiB"}, "ASHMAIZE_PRE_SIZE (2048) must not"),
+        (
+            {"ASHMAIZE_ROM_SIZE": "1KiB", "ASHMAIZE_PRE_SIZE": "2KiB"},
+            "ASHMAIZE_PRE_SIZE is refused by the AshMaize core: pre_size (2048) must not be larger than size",
+        ),
+        # What the core refuses is refused at start, in the core's words (it used to fail every challenge).
+        ({"ASHMAIZE_PRE_SIZE": "100"}, "ASHMAIZE_PRE_SIZE is refused by the AshMaize core: pre_size must"),
+        ({"ASHMAIZE_ROM_SIZE": "1024GiB"}, "ASHMAIZE_ROM_SIZE is refused by the AshMaize core: size must be"),
+        ({"ASHMAIZE_ROM_SIZE": "16777217"}, "core: size must be a multiple of 64"),
+        ({"APP_BASE_URL": "http://[::1"}, "APP_BASE_URL must be an http(s) URL: Invalid IPv6 URL"),
+        ({"APP_BASE_URL": "http://"}, "APP_BASE_URL must be an http(s) URL with a host"),
+        ({"APP_BASE_URL": "http://h:99999"}, "APP_BASE_URL must be an http(s) URL: Port out of range"),
+        ({"CHALLENGE_POLL_INTERVAL": "1e-300"}, "CHALLENGE_POLL_INTERVAL must be a number of seconds in 1."),
+        ({"CHALLENGE_POLL_INTERVAL": "nan"}, "CHALLENGE_POLL_INTERVAL must be a number of seconds"),
+        ({"CHALLENGE_POLL_INTERVAL": "inf"}, "CHALLENGE_POLL_INTERVAL must be a number of seconds"),
+        # The real API rate-limits: polling it every 2 s is refused, a local simulator may be polled so.
+        ({"CHALLENGE_POLL_INTERVAL": "2"}, "CHALLENGE_POLL_INTERVAL must be at least 10 s against the real"),
+        ({"DONATE_SLEEP_DURATION": "-1"}, "DONATE_SLEEP_DURATION must be a number of seconds in 1..86400"),
+        ({"DONATE_SLEEP_DURATION": "999999999"}, "DONATE_SLEEP_DURATION must be a number of seconds"),
+        ({"METRICS_PORT": "1e-300"}, "METRICS_PORT must be a port number"),
         ({"TIP_ADDRESS": "bitcoin:xyz"}, "TIP_ADDRESS must be a bech32 Cardano address"),
-        ({"INSTANCE_SLOT": "zero"}, "INSTANCE_SLOT must be a positive integer"),
+        ({"INSTANCE_SLOT": "zero"}, "INSTANCE_SLOT must be a whole number in 1..9999"),
         ({"MINER_BACKEND": "cuda"}, "MINER_BACKEND must be one of cpu, opencl, auto, opencl+cpu, got 'cuda'"),
         ({"ENABLE_STATS_BACKEND": "true"}, "ENABLE_STATS_BACKEND is true but STATS_BEARER_TOKEN is empty"),
     ],
@@ -100,8 +126,22 @@ def test_cli_flags_override_environment_and_are_checked() -> None:
     config = load_config({"MINER_THREADS": "8"}, threads=2, root=Path("elsewhere"), base_url=None)
     assert config.threads == 2
     assert config.root == Path("elsewhere")
-    with pytest.raises(ConfigError, match="MINER_THREADS must be a positive integer, got '0'"):
+    with pytest.raises(ConfigError, match=r"MINER_THREADS must be a whole number in 1\.\.1024, got '0'"):
         load_config({}, threads=0)
+    # A flag given on the command line is named as the flag, in rules between two settings too.
+    with pytest.raises(ConfigError, match="--pre-size is refused by the AshMaize core"):
+        load_config({}, flags_given={"ASHMAIZE_PRE_SIZE"}, pre_size="100")
+
+
+def test_a_local_api_may_be_polled_every_second() -> None:
+    config = load_config({"APP_BASE_URL": "http://127.0.0.1:8088", "CHALLENGE_POLL_INTERVAL": "1"})
+    assert config.poll_interval == 1.0
+
+
+def test_more_threads_than_cpus_is_a_warning_not_an_error() -> None:
+    config = load_config({"MINER_THREADS": str(default_threads() + 1)})
+    assert any("more than the" in line for line in start_warnings(config))
+    assert start_warnings(load_config({"MINER_THREADS": "1"})) == []
 
 
 def test_token_is_not_in_error_messages() -> None:

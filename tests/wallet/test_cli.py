@@ -63,7 +63,9 @@ def test_import_from_stdin_and_errors(tmp_path: Path) -> None:
     wrong_net = run(tmp_path, "list")
     assert wrong_net.returncode == 1 and "wallet is for testnet" in wrong_net.stderr
     unknown = run(tmp_path, "list", "--network", "moon")
-    assert unknown.returncode == 2 and "unknown Cardano network" in unknown.stderr
+    assert unknown.returncode == 2 and "--network must be mainnet or testnet" in unknown.stderr
+    from_env = run(tmp_path, "list", CARDANO_NETWORK="moon")
+    assert from_env.returncode == 2 and "CARDANO_NETWORK must be mainnet or testnet" in from_env.stderr
 
 
 @pytest.mark.parametrize("flag", ["--mnemonic", "--words"])

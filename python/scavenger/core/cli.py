@@ -6,19 +6,12 @@ import os
 
 import click
 
+from scavenger import settings
 from scavenger._core import _simd_kernel
-from scavenger.core.backend import BACKENDS, open_backend
+from scavenger.core.backend import open_backend
 from scavenger.core.bench import RateResult, build_rom, cpu_model, measure_rate, run_steps
 from scavenger.core.opencl import BackendMismatch, OpenClUnavailable
-from scavenger.envparse import ConfigError, parse_size
-
-
-def _size_option(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    """The option is typed str, so ``value`` is always text; ``parse_size`` also rejects zero."""
-    try:
-        return parse_size("size", value)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc)) from None
+from scavenger.envparse import ConfigError
 
 
 def _human(n: float) -> str:
@@ -30,63 +23,53 @@ def _human(n: float) -> str:
 
 
 @click.command()
-@click.option(
+@settings.plain_option(
     "--threads",
     "-t",
-    type=click.IntRange(1, 1024),
+    type=click.IntRange(1, settings.MAX_THREADS),
     default=lambda: os.cpu_count() or 1,
     show_default="CPU count",
+    metavar="N",
+    bound=f"1..{settings.MAX_THREADS}",
     help="Measure 1..N threads.",
 )
-@click.option(
+@settings.plain_option(
     "--seconds",
     "-s",
     type=click.FloatRange(0.1, 3600),
     default=5.0,
-    show_default=True,
+    metavar="SECONDS",
+    bound="0.1..3600 s",
     help="Duration of each thread-count step.",
 )
-@click.option(
-    "--rom-size",
-    callback=_size_option,
-    envvar="ASHMAIZE_ROM_SIZE",
-    type=str,
-    default="1GiB",
-    help="ROM size (env ASHMAIZE_ROM_SIZE).",
-)
-@click.option(
-    "--pre-size",
-    callback=_size_option,
-    envvar="ASHMAIZE_PRE_SIZE",
-    type=str,
-    default="16MiB",
-    help="Pre-ROM size (env ASHMAIZE_PRE_SIZE).",
-)
+@settings.option("ASHMAIZE_ROM_SIZE")
+@settings.option("ASHMAIZE_PRE_SIZE")
 @click.option("--only", is_flag=True, help="Measure only N threads instead of 1..N.")
-@click.option(
-    "--backend",
-    type=click.Choice(BACKENDS),
-    envvar="MINER_BACKEND",
-    default="cpu",
-    show_default=True,
-    help="cpu: native core per thread count; opencl / opencl+cpu / auto: one step on the device "
-    "(env MINER_BACKEND).",
+@settings.option(
+    "MINER_BACKEND",
+    help="cpu: native core per thread count; opencl / opencl+cpu / auto: one step on the device.",
 )
-@click.option("--device", envvar="OPENCL_DEVICE", default=None,
-              help="OpenCL device, P:D or part of its name (env OPENCL_DEVICE); see `scavenger devices`.")
-@click.option("--work-group", type=click.IntRange(1, 1024), default=None,
-              help="OpenCL work-group size (default: 64 on GPUs, the runtime's choice elsewhere).")
-@click.option("--cl-option", "cl_options", multiple=True,
+@settings.option("OPENCL_DEVICE")
+@settings.plain_option(
+    "--work-group",
+    type=click.IntRange(1, 1024),
+    default=None,
+    metavar="N",
+    bound="1..1024",
+    show_default="64 on GPUs, the runtime's choice elsewhere",
+    help="OpenCL work-group size.",
+)
+@click.option("--cl-option", "cl_options", multiple=True, metavar="OPTION",
               help="Extra OpenCL build option for kernel A/B runs, e.g. -DASHMAIZE_SIMPLE_EXEC.")
 @click.option("--list-devices", is_flag=True, help="List the OpenCL devices and exit.")
 def bench(
     threads: int,
     seconds: float,
-    rom_size: int,
-    pre_size: int,
+    rom_size: int | None,
+    pre_size: int | None,
     only: bool,
-    backend: str,
-    device: str | None,
+    backend: str | None,
+    opencl_device: str | None,
     work_group: int | None,
     cl_options: tuple[str, ...],
     list_devices: bool,
@@ -95,15 +78,24 @@ def bench(
     if list_devices:
         _print_devices()
         return
-    if backend != "cpu":
+    values = settings.read(
+        ["ASHMAIZE_ROM_SIZE", "ASHMAIZE_PRE_SIZE"],
+        given={"ASHMAIZE_ROM_SIZE": rom_size, "ASHMAIZE_PRE_SIZE": pre_size},
+    )
+    rom_size, pre_size = values["ASHMAIZE_ROM_SIZE"], values["ASHMAIZE_PRE_SIZE"]
+    try:
+        settings.check_rom(
+            rom_size, pre_size, settings.labels(settings.given_on_command_line(click.get_current_context()))
+        )
+    except ConfigError as exc:
+        raise settings.SettingError(str(exc)) from None
+    if backend not in (None, "cpu"):
+        device = opencl_device or None
         _bench_device(backend, device, work_group, cl_options, threads, seconds, rom_size, pre_size)
         return
     click.echo(f" * CPU       {cpu_model()} ({os.cpu_count()} logical CPUs), BLAKE2b lanes: {_simd_kernel()}")
     click.echo(f" * ROM       TwoStep size {_human(rom_size)}, pre {_human(pre_size)}, mixing 4")
-    try:
-        built = build_rom(rom_size, pre_size)
-    except (ValueError, TypeError) as exc:
-        raise click.UsageError(f"cannot build the ROM: {exc}") from exc
+    built = build_rom(rom_size, pre_size)
     click.echo(
         f" * ROM build {built.seconds:.2f} s, digest {built.rom.digest()[:8].hex()}…, "
         f"peak RSS {_human(built.peak_rss_bytes)}"
@@ -158,10 +150,7 @@ def _bench_device(
         raise click.ClickException(f"backend {backend}: {exc}") from None
     click.echo(f" * backend   {chosen.describe()}")
     click.echo(f" * ROM       TwoStep size {_human(rom_size)}, pre {_human(pre_size)}, mixing 4")
-    try:
-        built = build_rom(rom_size, pre_size)
-    except (ValueError, TypeError) as exc:
-        raise click.UsageError(f"cannot build the ROM: {exc}") from exc
+    built = build_rom(rom_size, pre_size)  # sizes already checked by the core's rule (settings.check_rom)
     click.echo(f" * ROM build {built.seconds:.2f} s, digest {built.rom.digest()[:8].hex()}…")
     try:
         searcher = chosen.searcher(built.rom)

@@ -10,12 +10,18 @@ from typing import IO
 
 import click
 
+from scavenger import settings
 from scavenger.miner.book import MAX_BOOK_BYTES, BookError, ChallengeBook, export_document, parse_entries
 
-_ROOT = click.option(
-    "--config-dir", "root", type=click.Path(path_type=Path), envvar="ROOT_CONF_PATH", show_envvar=True,
-    default=Path("config"), show_default=True, help="Config folder shared by all instances.",
-)
+_ROOT = settings.option("ROOT_CONF_PATH", dest="root")
+
+
+def _book(root: str | None) -> ChallengeBook:
+    return ChallengeBook(_root(root))
+
+
+def _root(root: str | None) -> Path:
+    return Path(settings.value("ROOT_CONF_PATH", root))
 
 
 @click.group()
@@ -26,14 +32,14 @@ def challenges() -> None:
 @challenges.command("list")
 @_ROOT
 @click.option("--json", "as_json", is_flag=True, help="Print the book's open challenges as JSON.")
-def list_(root: Path, as_json: bool) -> None:
+def list_(root: str | None, as_json: bool) -> None:
     """List the open challenges in the book, nearest deadline first."""
-    entries = ChallengeBook(root).open_entries()
+    entries = _book(root).open_entries()
     if as_json:
         click.echo(json.dumps(export_document(entries), indent=1))
         return
     if not entries:
-        click.echo(f"no open challenge in {root / 'challenge_book.json'}")
+        click.echo(f"no open challenge in {_root(root) / 'challenge_book.json'}")
         return
     now = time.time()
     click.echo(f"{'challenge':<12} {'difficulty':<10} {'closes in':>9}  {'source':<8} first seen")
@@ -58,7 +64,7 @@ def _read_document(handle: IO[bytes], name: str) -> object:
 @challenges.command("import")
 @_ROOT
 @click.argument("file", type=click.File("rb"))
-def import_(root: Path, file: IO[bytes]) -> None:
+def import_(root: str | None, file: IO[bytes]) -> None:
     """Add the open challenges of FILE ('-' for stdin) to the book.
 
     FILE may be an export of this command, a /challenge reply or a list of them, or challenge objects.
@@ -67,7 +73,7 @@ def import_(root: Path, file: IO[bytes]) -> None:
     document = _read_document(file, str(name))
     entries, rejected = parse_entries(document, time.time(), "import")
     try:
-        added = ChallengeBook(root).add([(e.challenge, "import") for e in entries])
+        added = _book(root).add([(e.challenge, "import") for e in entries])
     except BookError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
@@ -79,7 +85,7 @@ def import_(root: Path, file: IO[bytes]) -> None:
 
 @challenges.command("export")
 @_ROOT
-def export(root: Path) -> None:
+def export(root: str | None) -> None:
     """Print the book's open challenges as JSON (for `scavenger challenges import` elsewhere)."""
-    json.dump(export_document(ChallengeBook(root).open_entries()), sys.stdout, indent=1)
+    json.dump(export_document(_book(root).open_entries()), sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -14,7 +15,8 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
-from scavenger.miner.config import ConfigError, MinerConfig, load_config
+from scavenger import settings
+from scavenger.miner.config import ConfigError, MinerConfig, load_config, start_warnings
 from scavenger.miner.slots import SlotError, list_slots
 from scavenger.redact import install_log_escaping
 
@@ -52,53 +54,40 @@ def setup_logging(level: str, console: Console | None) -> None:
 
 def _config(**flags: Any) -> MinerConfig:
     try:
-        return load_config(None, **flags)
+        given = settings.given_on_command_line(click.get_current_context())
+        return load_config(None, flags_given=given, **flags)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise settings.SettingError(str(exc)) from None
 
 
-def _common_options(func: Any) -> Any:
-    options = [
-        click.option("--config-dir", "root", type=click.Path(path_type=Path), default=None,
-                     help="Config folder shared by all instances [env ROOT_CONF_PATH, default ./config]."),
-        click.option("--network", type=click.Choice(["mainnet", "testnet"]), default=None,
-                     help="Cardano network of the wallets [env CARDANO_NETWORK, default mainnet]."),
-        click.option("--log-level", type=click.Choice(["trace", "debug", "info", "warn", "error"]),
-                     default=None, help="[env APP_LOG_LEVEL, default info]"),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+_options = settings.options
+F = TypeVar("F", bound=Callable[..., Any])
+
+_common_options = _options(
+    settings.option("ROOT_CONF_PATH", dest="root"),
+    settings.option("CARDANO_NETWORK"),
+    settings.option("APP_LOG_LEVEL"),
+)
+_api_option = settings.option("APP_BASE_URL", dest="base_url")
+# The demo's own defaults: a small ROM so it starts in a second (the simulator it starts uses the same).
+DEMO_ROOT, DEMO_ROM_SIZE, DEMO_PRE_SIZE = "demo-config", "64MiB", "1MiB"
 
 
-def _mine_options(func: Any) -> Any:
-    options = [
-        click.option("--api-url", "base_url", default=None,
-                     help="Scavenger API base URL [env APP_BASE_URL, default the real mainnet API]."),
-        click.option("--threads", type=int, default=None,
-                     help="Hashing threads [env MINER_THREADS, default: CPUs available]."),
-        click.option("--backend", type=click.Choice(["cpu", "opencl", "auto", "opencl+cpu"]), default=None,
-                     help="Hashing backend [env MINER_BACKEND, default cpu]; auto = an OpenCL GPU if "
-                     "present, else cpu; opencl+cpu = the device and MINER_THREADS CPU threads together."),
-        click.option("--opencl-device", default=None,
-                     help="OpenCL device, P:D or part of its name [env OPENCL_DEVICE]; "
-                     "see `scavenger devices`."),
-        click.option("--wallets", "max_wallets", type=int, default=None,
-                     help="Wallets mined by this instance [env MAX_WALLETS_PER_INSTANCE, default 2]."),
-        click.option("--slot", "instance_slot", type=int, default=None,
-                     help="Force the slot number [env INSTANCE_SLOT]; default: first free."),
-        click.option("--metrics-port", type=int, default=None,
-                     help="Prometheus /metrics port, 0 = off [env METRICS_PORT]."),
-        click.option("--rom-size", default=None,
-                     help="ROM size, tests/demos only, must match the server [env ASHMAIZE_ROM_SIZE]."),
-        click.option("--pre-size", default=None, help="AshMaize pre-ROM size [env ASHMAIZE_PRE_SIZE]."),
-        click.option("--donate/--no-donate", "donate", default=None,
-                     help="Assign rights to the donation list [env DONATE_ENABLED, default on]."),
+def _mine_options(rom_size: str | None = None, pre_size: str | None = None) -> Callable[[F], F]:
+    """Everything `mine` and `demo` share (demo has no --api-url: its API is the simulator it starts)."""
+    return _options(
+        settings.option("MINER_THREADS"),
+        settings.option("MINER_BACKEND", dest="backend"),
+        settings.option("OPENCL_DEVICE", dest="opencl_device"),
+        settings.option("MAX_WALLETS_PER_INSTANCE", dest="max_wallets"),
+        settings.option("INSTANCE_SLOT", dest="instance_slot"),
+        settings.option("CHALLENGE_POLL_INTERVAL", dest="poll_interval"),
+        settings.option("METRICS_PORT"),
+        settings.option("ASHMAIZE_ROM_SIZE", default_text=rom_size),
+        settings.option("ASHMAIZE_PRE_SIZE", default_text=pre_size),
+        settings.option("DONATE_ENABLED", dest="donate"),
         click.option("--plain", is_flag=True, help="Plain log lines instead of the live view."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    )
 
 
 def _run(config: MinerConfig, plain: bool) -> int:
@@ -108,15 +97,20 @@ def _run(config: MinerConfig, plain: bool) -> int:
 
     console = Console(stderr=False) if not plain and sys.stdout.isatty() else None
     setup_logging(config.log_level, console)
+    for warning in start_warnings(config):
+        logging.getLogger("scavenger.miner").warning("%s", warning)
     try:
         return asyncio.run(run_miner(config, console))
-    except (SlotError, WalletError, ConfigError, UnsafeFileError) as exc:
+    except ConfigError as exc:
+        raise settings.SettingError(str(exc)) from None
+    except (SlotError, WalletError, UnsafeFileError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
 @click.command("mine")
 @_common_options
-@_mine_options
+@_api_option
+@_mine_options()
 def mine(plain: bool, **flags: Any) -> None:
     """Claim a slot, register its wallets and mine every open challenge until stopped."""
     config = _config(**flags)
@@ -124,19 +118,24 @@ def mine(plain: bool, **flags: Any) -> None:
 
 
 @click.command("demo")
-@_common_options
-@_mine_options
-@click.option("--challenge-period", type=float, default=30.0, show_default=True,
-              help="Seconds between the simulator's challenges.")
-@click.option("--difficulty", default="001FFFFF", show_default=True, help="The simulator's difficulty mask.")
+@_options(
+    settings.option("ROOT_CONF_PATH", dest="root", default_text=f"./{DEMO_ROOT}"),
+    settings.option("CARDANO_NETWORK"),
+    settings.option("APP_LOG_LEVEL"),
+)
+@_mine_options(DEMO_ROM_SIZE, DEMO_PRE_SIZE)
+@settings.plain_option("--challenge-period", type=click.FloatRange(1, 3600), default=30.0, metavar="SECONDS",
+                       bound="1..3600 s", help="Seconds between the simulator's challenges.")
+@settings.plain_option("--difficulty", default="001FFFFF", bound="8 hex digits",
+                       help="The simulator's difficulty mask.")
 def demo(plain: bool, challenge_period: float, difficulty: str, **flags: Any) -> None:
     """Mine against a local simulator in ./demo-config: solutions and receipts within a minute or two."""
     from scavenger.miner.demo import demo_config, running_demo_simulator
 
-    flags["root"] = flags.get("root") or Path("demo-config")
-    flags["rom_size"] = flags.get("rom_size") or "64MiB"
-    flags["pre_size"] = flags.get("pre_size") or "1MiB"
-    base = _config(**{k: v for k, v in flags.items() if k != "base_url"})
+    flags["root"] = flags.get("root") or Path(DEMO_ROOT)
+    flags["rom_size"] = flags.get("rom_size") or DEMO_ROM_SIZE
+    flags["pre_size"] = flags.get("pre_size") or DEMO_PRE_SIZE
+    base = _config(**flags)
     console = Console() if not plain and sys.stdout.isatty() else None
     setup_logging(base.log_level, console)
     click.echo(
@@ -178,7 +177,7 @@ def slots(**flags: Any) -> None:
 
 @click.command("donate")
 @_common_options
-@click.option("--api-url", "base_url", default=None, help="[env APP_BASE_URL]")
+@_api_option
 def donate(**flags: Any) -> None:
     """One donation pass over the wallets of every slot, then exit."""
     from scavenger.miner.donate_cli import run_donation_pass
@@ -194,13 +193,13 @@ def donate(**flags: Any) -> None:
 
 @click.command("status")
 @_common_options
-@click.option("--api-url", "base_url", default=None, help="[env APP_BASE_URL]")
+@_api_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout (shape: docs/miner.md).")
 @click.option("--offline", is_flag=True, help="Local journals only; ask the API nothing.")
-@click.option("--max-age", type=click.FloatRange(min=0), default=600.0, show_default=True,
-              help="Seconds a cached API reply is used before asking again.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
-              help="API cache folder [default $XDG_CACHE_HOME/scavenger or ~/.cache/scavenger].")
+@settings.plain_option("--max-age", type=click.FloatRange(min=0), default=600.0, metavar="SECONDS",
+                       bound="0 or more seconds", help="How long a cached API reply is used.")
+@settings.plain_option("--cache-dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
+                       show_default="$XDG_CACHE_HOME/scavenger or ~/.cache/scavenger", help="API cache.")
 def status(as_json: bool, offline: bool, max_age: float, cache_dir: Path | None, **flags: Any) -> None:
     """Every slot's wallets, solutions, receipts and earnings (read-only; safe while miners run)."""
     from scavenger.miner.status_cli import run_status

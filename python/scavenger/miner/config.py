@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from scavenger import settings
 from scavenger.envparse import ConfigError as ConfigError  # re-exported: callers catch it from here
-from scavenger.envparse import (
-    parse_bool,
-    parse_port,
-    parse_positive_float,
-    parse_positive_int,
-    parse_size,
-    parse_url,
-)
-
-DEFAULT_BASE_URL = "https://scavenger.prod.gd.midnighttge.io"
-DEFAULT_STATS_BACKEND_URL = "http://stats-backend:8080/insert_stat"
-DEFAULT_API_BACKEND_URL = "http://stats-backend:8080/insert_api_return"
-DEFAULT_ROM_SIZE = 1 << 30
-DEFAULT_PRE_SIZE = 16 << 20
-BACKENDS = ("cpu", "opencl", "auto", "opencl+cpu")  # scavenger.core.backend.BACKENDS (not imported: no cycle)
-LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "critical")
-NETWORKS = ("mainnet", "testnet")
-
+from scavenger.settings import BACKENDS as BACKENDS
+from scavenger.settings import LOG_LEVELS as LOG_LEVELS
+from scavenger.settings import NETWORKS as NETWORKS
+from scavenger.settings import SETTINGS
 
 
 def default_threads() -> int:
@@ -42,129 +30,100 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _d(env: str) -> Any:
+    """The declared default of a setting (scavenger.settings), so the dataclass never disagrees with it."""
+    return SETTINGS[env].default
+
+
+DEFAULT_BASE_URL: str = _d("APP_BASE_URL")
+DEFAULT_STATS_BACKEND_URL: str = _d("STATS_BACKEND_URL")
+DEFAULT_API_BACKEND_URL: str = _d("API_BACKEND_URL")
+DEFAULT_ROM_SIZE: int = _d("ASHMAIZE_ROM_SIZE")
+DEFAULT_PRE_SIZE: int = _d("ASHMAIZE_PRE_SIZE")
+
+
 @dataclass(frozen=True)
 class MinerConfig:
-    log_level: str = "info"
+    log_level: str = _d("APP_LOG_LEVEL")
     threads: int = field(default_factory=default_threads)
-    max_wallets: int = 2
-    enable_stats: bool = False
+    max_wallets: int = _d("MAX_WALLETS_PER_INSTANCE")
+    enable_stats: bool = _d("ENABLE_STATS_BACKEND")
     stats_backend_url: str = DEFAULT_STATS_BACKEND_URL
     api_backend_url: str = DEFAULT_API_BACKEND_URL
-    stats_report_interval: float = 10.0
+    stats_report_interval: float = _d("STATS_REPORT_INTERVAL")
     stats_bearer_token: str = field(default="", repr=False)
-    container_prefix: str = ""
-    postgres_host: str = "stats-db"
-    postgres_port: int = 5432
-    postgres_user: str = "stats"
+    container_prefix: str = _d("CONTAINER_PREFIX")
+    postgres_host: str = _d("POSTGRES_HOST")
+    postgres_port: int = _d("POSTGRES_PORT")
+    postgres_user: str = _d("POSTGRES_USER")
     postgres_password: str = field(default="", repr=False)
-    postgres_db: str = "stats"
+    postgres_db: str = _d("POSTGRES_DB")
     database_url: str = field(default="", repr=False)
     base_url: str = DEFAULT_BASE_URL
-    root: Path = Path("config")
-    network: str = "mainnet"
+    root: Path = Path(_d("ROOT_CONF_PATH"))
+    network: str = _d("CARDANO_NETWORK")
     instance_slot: int | None = None
-    metrics_port: int = 0
+    metrics_port: int = _d("METRICS_PORT")
     tip_address: str | None = None
     rom_size: int = DEFAULT_ROM_SIZE
     pre_size: int = DEFAULT_PRE_SIZE
-    donate: bool = True
-    donate_interval: float = 600.0
-    poll_interval: float = 60.0
-    backend: str = "cpu"
+    donate: bool = _d("DONATE_ENABLED")
+    donate_interval: float = _d("DONATE_SLEEP_DURATION")
+    poll_interval: float = _d("CHALLENGE_POLL_INTERVAL")
+    backend: str = _d("MINER_BACKEND")
     opencl_device: str | None = None
 
-    def with_overrides(self, **values: Any) -> MinerConfig:
-        """Apply CLI flags (None = not given) on top of the environment, validating them the same way."""
-        parsed: dict[str, Any] = {}
-        for name, value in values.items():
-            if value is None:
-                continue
-            env_name, parser = _FIELDS[name]
-            parsed[name] = value if isinstance(value, bool) else parser(env_name, str(value))
-        return _validated(replace(self, **parsed)) if parsed else self
 
-
-def _parse_choice(choices: tuple[str, ...]) -> Any:
-    def parse(name: str, text: str) -> str:
-        value = text.strip().lower()
-        if value not in choices:
-            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {text!r}")
-        return value
-
-    return parse
-
-
-def _parse_text(name: str, text: str) -> str:
-    return text
-
-
-def _parse_optional_text(name: str, text: str) -> str | None:
-    return text.strip() or None
-
-
-def _parse_path(name: str, text: str) -> Path:
-    if not text.strip():
-        raise ConfigError(f"{name} must be a folder path, got {text!r}")
-    return Path(text.strip())
-
-
-def _parse_slot(name: str, text: str) -> int | None:
-    if not text.strip():
-        return None
-    return parse_positive_int(name, text)
-
-
-def _parse_tip(name: str, text: str) -> str | None:
-    value = text.strip()
-    if not value:
-        return None
-    if not re.fullmatch(r"addr(_test)?1[02-9ac-hj-np-z]{20,}", value):
-        raise ConfigError(f"{name} must be a bech32 Cardano address (addr1...), got {text!r}")
-    return value
-
-
-# field -> (environment variable, parser). The environment names are the seed's where it had one.
-_FIELDS: dict[str, tuple[str, Any]] = {
-    "log_level": ("APP_LOG_LEVEL", _parse_choice(LOG_LEVELS)),
-    "threads": ("MINER_THREADS", parse_positive_int),
-    "max_wallets": ("MAX_WALLETS_PER_INSTANCE", parse_positive_int),
-    "enable_stats": ("ENABLE_STATS_BACKEND", parse_bool),
-    "stats_backend_url": ("STATS_BACKEND_URL", parse_url),
-    "api_backend_url": ("API_BACKEND_URL", parse_url),
-    "stats_report_interval": ("STATS_REPORT_INTERVAL", parse_positive_float),
-    "stats_bearer_token": ("STATS_BEARER_TOKEN", _parse_text),
-    "container_prefix": ("CONTAINER_PREFIX", _parse_text),
-    "postgres_host": ("POSTGRES_HOST", _parse_text),
-    "postgres_port": ("POSTGRES_PORT", parse_port),
-    "postgres_user": ("POSTGRES_USER", _parse_text),
-    "postgres_password": ("POSTGRES_PASSWORD", _parse_text),
-    "postgres_db": ("POSTGRES_DB", _parse_text),
-    "database_url": ("DATABASE_URL", _parse_text),
-    "base_url": ("APP_BASE_URL", parse_url),
-    "root": ("ROOT_CONF_PATH", _parse_path),
-    "network": ("CARDANO_NETWORK", _parse_choice(NETWORKS)),
-    "instance_slot": ("INSTANCE_SLOT", _parse_slot),
-    "metrics_port": ("METRICS_PORT", parse_port),
-    "tip_address": ("TIP_ADDRESS", _parse_tip),
-    "rom_size": ("ASHMAIZE_ROM_SIZE", parse_size),
-    "pre_size": ("ASHMAIZE_PRE_SIZE", parse_size),
-    "donate": ("DONATE_ENABLED", parse_bool),
-    "donate_interval": ("DONATE_SLEEP_DURATION", parse_positive_float),
-    "poll_interval": ("CHALLENGE_POLL_INTERVAL", parse_positive_float),
-    "backend": ("MINER_BACKEND", _parse_choice(BACKENDS)),
-    "opencl_device": ("OPENCL_DEVICE", _parse_optional_text),
+# field -> environment variable; each variable's parser, default, bound and help are declared once, in
+# scavenger.settings. The environment names are the seed's where it had one.
+_FIELDS: dict[str, str] = {
+    "log_level": "APP_LOG_LEVEL",
+    "threads": "MINER_THREADS",
+    "max_wallets": "MAX_WALLETS_PER_INSTANCE",
+    "enable_stats": "ENABLE_STATS_BACKEND",
+    "stats_backend_url": "STATS_BACKEND_URL",
+    "api_backend_url": "API_BACKEND_URL",
+    "stats_report_interval": "STATS_REPORT_INTERVAL",
+    "stats_bearer_token": "STATS_BEARER_TOKEN",
+    "container_prefix": "CONTAINER_PREFIX",
+    "postgres_host": "POSTGRES_HOST",
+    "postgres_port": "POSTGRES_PORT",
+    "postgres_user": "POSTGRES_USER",
+    "postgres_password": "POSTGRES_PASSWORD",
+    "postgres_db": "POSTGRES_DB",
+    "database_url": "DATABASE_URL",
+    "base_url": "APP_BASE_URL",
+    "root": "ROOT_CONF_PATH",
+    "network": "CARDANO_NETWORK",
+    "instance_slot": "INSTANCE_SLOT",
+    "metrics_port": "METRICS_PORT",
+    "tip_address": "TIP_ADDRESS",
+    "rom_size": "ASHMAIZE_ROM_SIZE",
+    "pre_size": "ASHMAIZE_PRE_SIZE",
+    "donate": "DONATE_ENABLED",
+    "donate_interval": "DONATE_SLEEP_DURATION",
+    "poll_interval": "CHALLENGE_POLL_INTERVAL",
+    "backend": "MINER_BACKEND",
+    "opencl_device": "OPENCL_DEVICE",
 }
 
-ENV_NAMES: dict[str, str] = {name: env for name, (env, _) in _FIELDS.items()}
+ENV_NAMES: dict[str, str] = dict(_FIELDS)
+# The real API's host: polling it more often than this is what gets clients rate-limited (429).
+_REAL_API_HOST_SUFFIX = ".midnighttge.io"
+MIN_REAL_API_POLL_INTERVAL = 10.0
 
 
-def _validated(config: MinerConfig) -> MinerConfig:
-    if config.pre_size > config.rom_size:
-        raise ConfigError(
-            f"ASHMAIZE_PRE_SIZE ({config.pre_size}) must not exceed ASHMAIZE_ROM_SIZE ({config.rom_size})"
-        )
+def _validated(config: MinerConfig, label: Mapping[str, str]) -> MinerConfig:
+    """Rules between settings. ``label`` names each setting as the user gave it (flag or variable)."""
+    settings.check_rom(config.rom_size, config.pre_size, label)
     if config.enable_stats and not config.stats_bearer_token:
         raise ConfigError("ENABLE_STATS_BACKEND is true but STATS_BEARER_TOKEN is empty")
+    host = urlsplit(config.base_url).hostname or ""
+    if host.endswith(_REAL_API_HOST_SUFFIX) and config.poll_interval < MIN_REAL_API_POLL_INTERVAL:
+        raise ConfigError(
+            f"{label['CHALLENGE_POLL_INTERVAL']} must be at least {MIN_REAL_API_POLL_INTERVAL:g} s against "
+            f"the real API (it rate-limits), got {config.poll_interval:g}"
+        )
     if config.tip_address is not None:
         testnet = config.tip_address.startswith("addr_test")
         if testnet != (config.network == "testnet"):
@@ -188,17 +147,44 @@ def _check_address(name: str, text: str, network: str) -> None:
         raise ConfigError(f"{name} is not a valid Cardano payment address: {exc}") from None
 
 
-def load_config(env: Mapping[str, str] | None = None, **overrides: Any) -> MinerConfig:
-    """Read the configuration from ``env`` (default: the process environment), then apply CLI overrides."""
-    source = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    for name, (env_name, parser) in _FIELDS.items():
-        text = source.get(env_name)
-        if text is None:
+def load_config(
+    env: Mapping[str, str] | None = None, *, flags_given: Iterable[str] = (), **overrides: Any
+) -> MinerConfig:
+    """Read the configuration from ``env`` (default: the process environment), then apply ``overrides``
+    (CLI flags by field name; None = not given), each checked by its setting's parser. ``flags_given`` (env
+    names) are the settings given as flags, so that messages name the flag rather than the variable."""
+    label = settings.labels(flags_given)
+    given: dict[str, Any] = {}
+    for name, value in overrides.items():
+        if value is None:
             continue
-        if not text.strip():
-            # An empty value (e.g. `MINER_THREADS=` in a .env file) means "use the default".
-            continue
-        values[name] = parser(env_name, text)
-    config = _validated(MinerConfig(**values))
-    return config.with_overrides(**overrides)
+        env_name = _FIELDS[name]
+        given[env_name] = value if isinstance(value, bool) else SETTINGS[env_name].parse(
+            label[env_name], str(value)
+        )
+    values = settings.read(_FIELDS.values(), env, given)
+    fields = {name: values[env_name] for name, env_name in _FIELDS.items()}
+    fields["root"] = Path(fields["root"])
+    fields["tip_address"] = _parse_tip("TIP_ADDRESS", fields["tip_address"] or "")
+    fields["opencl_device"] = fields["opencl_device"] or None
+    if fields["threads"] is None:
+        fields["threads"] = default_threads()
+    return _validated(MinerConfig(**fields), label)
+
+
+def start_warnings(config: MinerConfig) -> list[str]:
+    """Accepted but probably unintended settings, logged once at start."""
+    cpus = default_threads()
+    if config.threads > cpus:
+        return [f"MINER_THREADS={config.threads} is more than the {cpus} CPU(s) available: threads will "
+                "compete for cores and the hash rate will not rise"]
+    return []
+
+
+def _parse_tip(name: str, text: str) -> str | None:
+    value = text.strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"addr(_test)?1[02-9ac-hj-np-z]{20,}", value):
+        raise ConfigError(f"{name} must be a bech32 Cardano address (addr1...), got {text!r}")
+    return value

@@ -12,13 +12,14 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
-from scavenger import fsafe
-from scavenger.envparse import parse_size
+from scavenger import fsafe, settings
+from scavenger.envparse import ConfigError
 from scavenger.redact import install_log_escaping
-from scavenger.sim.app import DEFAULT_DAILY_POOL_STAR, DEFAULT_NETWORK_RECEIPTS, Simulator, create_app
+from scavenger.sim.app import Simulator, create_app
 from scavenger.sim.faults import FaultPlan, FaultRule, FaultSpecError, RateLimiter
 from scavenger.sim.solver import RomParams, SolutionChecker
 from scavenger.sim.state import ScheduleOptions, open_state
@@ -26,16 +27,6 @@ from scavenger.sim.timefmt import parse_start
 
 log = logging.getLogger("scavenger.sim")
 
-DEFAULT_DIFFICULTY = "000FFFFF"
-REAL_ROM_SIZE = 1 << 30
-REAL_PRE_SIZE = 16 << 20
-
-
-def _rom_param(name: str, given: str | None, default: int) -> int:
-    """The flag if given, else the environment variable the miner reads too, else the real value."""
-    text = given if given is not None else os.environ.get(name, "")
-    # A bad value raises ConfigError (a ValueError), reported below as a usage error naming the variable.
-    return parse_size(name, text) if text.strip() else default
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -71,136 +62,35 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+_SIM_OPTIONS = {
+    "host": "SCAVENGER_SIM_HOST",
+    "port": "SCAVENGER_SIM_PORT",
+    "state": "SCAVENGER_SIM_STATE",
+    "challenge_period": "SCAVENGER_SIM_CHALLENGE_PERIOD",
+    "days": "SCAVENGER_SIM_DAYS",
+    "start": "SCAVENGER_SIM_START",
+    "difficulty": "SCAVENGER_SIM_DIFFICULTY",
+    "network": "SCAVENGER_SIM_NETWORK",
+    "rom_size": "ASHMAIZE_ROM_SIZE",
+    "pre_size": "ASHMAIZE_PRE_SIZE",
+    "rate_limit": "SCAVENGER_SIM_RATE_LIMIT",
+    "rate_window": "SCAVENGER_SIM_RATE_WINDOW",
+    "faults": "SCAVENGER_SIM_FAULTS",
+    "fault_seed": "SCAVENGER_SIM_FAULT_SEED",
+    "seed": "SCAVENGER_SIM_SEED",
+    "daily_pool_star": "SCAVENGER_SIM_DAILY_POOL_STAR",
+    "network_receipts": "SCAVENGER_SIM_NETWORK_RECEIPTS",
+    "log_level": "SCAVENGER_SIM_LOG_LEVEL",
+}
+
+
 @click.command("simulate")
-@click.option(
-    "--host",
-    envvar="SCAVENGER_SIM_HOST",
-    default="127.0.0.1",
-    show_default=True,
-    help="Interface to listen on.",
-)
-@click.option(
-    "--port",
-    envvar="SCAVENGER_SIM_PORT",
-    default=8088,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="TCP port; 0 picks a free one (see --port-file).",
-)
-@click.option(
-    "--state",
-    "state_path",
-    envvar="SCAVENGER_SIM_STATE",
-    default="sim.sqlite3",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite state file; reused on restart (schedule, key, registrations, solutions, donations).",
-)
-@click.option(
-    "--challenge-period",
-    envvar="SCAVENGER_SIM_CHALLENGE_PERIOD",
-    default=3600.0,
-    show_default=True,
-    type=click.FloatRange(min=1.0),
-    help="Seconds between challenges (the real server: 3600).",
-)
-@click.option(
-    "--days",
-    envvar="SCAVENGER_SIM_DAYS",
-    default=21,
-    show_default=True,
-    type=click.IntRange(1, 99),
-    help="Mining days (24 challenges each).",
-)
-@click.option(
-    "--start",
-    envvar="SCAVENGER_SIM_START",
-    default="now",
-    show_default=True,
-    help="First challenge time: 'now', +/-N[smhd] relative to now, or ISO-8601.",
-)
-@click.option(
-    "--difficulty",
-    envvar="SCAVENGER_SIM_DIFFICULTY",
-    default=DEFAULT_DIFFICULTY,
-    show_default=True,
-    help="8-hex mask, or a comma list used round-robin per challenge.",
-)
-@click.option(
-    "--network",
-    envvar="SCAVENGER_SIM_NETWORK",
-    type=click.Choice(["mainnet", "testnet"]),
-    default="mainnet",
-    show_default=True,
-    help="Address network accepted at registration.",
-)
-@click.option(
-    "--rom-size",
-    default=None,
-    help="AshMaize ROM size, bytes or e.g. 64MiB [env ASHMAIZE_ROM_SIZE, default 1 GiB].",
-)
-@click.option(
-    "--pre-size",
-    default=None,
-    help="AshMaize pre-ROM size, bytes or e.g. 16MiB [env ASHMAIZE_PRE_SIZE, default 16 MiB].",
-)
-@click.option(
-    "--rate-limit",
-    envvar="SCAVENGER_SIM_RATE_LIMIT",
-    default=0,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Requests per --rate-window per client before 429 (0: off).",
-)
-@click.option(
-    "--rate-window",
-    envvar="SCAVENGER_SIM_RATE_WINDOW",
-    default=1.0,
-    show_default=True,
-    type=click.FloatRange(min=0.01),
-    help="Rate-limit window in seconds.",
-)
-@click.option(
-    "--faults",
-    "faults_json",
-    envvar="SCAVENGER_SIM_FAULTS",
-    default=None,
-    help='JSON fault rule or list, e.g. \'{"kind": "503", "count": 2}\' (see docs/simulator.md).',
-)
-@click.option(
-    "--fault-seed",
-    envvar="SCAVENGER_SIM_FAULT_SEED",
-    default=None,
-    type=click.IntRange(min=0, max=2**64 - 1),
-    help="Seed of the fault rules' probability draws (reproducible storms); random and logged if unset.",
-)
-@click.option(
-    "--seed",
-    "seed_hex",
-    envvar="SCAVENGER_SIM_SEED",
-    default=None,
-    help="Schedule seed (hex) for a new state file; random if unset.",
-)
-@click.option(
-    "--daily-pool-star",
-    envvar="SCAVENGER_SIM_DAILY_POOL_STAR",
-    default=DEFAULT_DAILY_POOL_STAR,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="STAR shared per day among that day's receipts (drives /work_to_star_rate).",
-)
-@click.option(
-    "--network-receipts",
-    envvar="SCAVENGER_SIM_NETWORK_RECEIPTS",
-    default=DEFAULT_NETWORK_RECEIPTS,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Receipts per day of the simulated rest of the world (+-30 %% per day) sharing the pool; 0: none.",
-)
-@click.option(
+@settings.options(*(settings.option(env) for env in _SIM_OPTIONS.values()))
+@settings.plain_option(
     "--port-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    show_default="none",
     help="Write the bound port here once listening.",
 )
 @click.option(
@@ -210,62 +100,46 @@ def _exit_with_parent(parent_pid: int) -> None:
     hidden=True,
     help="Exit when this process is gone (scavenger.sim.testing: no simulator outlives a test run).",
 )
-@click.option(
-    "--log-level",
-    envvar="SCAVENGER_SIM_LOG_LEVEL",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
-    show_default=True,
-)
-def simulate(
-    host: str,
-    port: int,
-    state_path: Path,
-    challenge_period: float,
-    days: int,
-    start: str,
-    difficulty: str,
-    network: str,
-    rom_size: str | None,
-    pre_size: str | None,
-    rate_limit: int,
-    rate_window: float,
-    faults_json: str | None,
-    fault_seed: int | None,
-    seed_hex: str | None,
-    daily_pool_star: int,
-    network_receipts: int,
-    port_file: Path | None,
-    parent_pid: int | None,
-    log_level: str,
-) -> None:
+def simulate(port_file: Path | None, parent_pid: int | None, **flags: Any) -> None:
     """Run a local, faithful simulator of the Scavenger Mine API."""
     import uvicorn
 
+    given = {env: flags[name] for name, env in _SIM_OPTIONS.items()}
+    values = settings.read(_SIM_OPTIONS.values(), given=given)
+    host: str = values["SCAVENGER_SIM_HOST"]
+    port: int = values["SCAVENGER_SIM_PORT"]
+    state_path = Path(values["SCAVENGER_SIM_STATE"])
+    log_level: str = values["SCAVENGER_SIM_LOG_LEVEL"]
+    faults_json: str = values["SCAVENGER_SIM_FAULTS"]
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_escaping()  # request paths and bodies come from clients
     try:
-        rom = RomParams(
-            _rom_param("ASHMAIZE_ROM_SIZE", rom_size, REAL_ROM_SIZE),
-            _rom_param("ASHMAIZE_PRE_SIZE", pre_size, REAL_PRE_SIZE),
+        settings.check_rom(
+            values["ASHMAIZE_ROM_SIZE"],
+            values["ASHMAIZE_PRE_SIZE"],
+            settings.labels(settings.given_on_command_line(click.get_current_context())),
         )
+    except ConfigError as exc:
+        raise settings.SettingError(str(exc)) from None
+    try:
+        rom = RomParams(values["ASHMAIZE_ROM_SIZE"], values["ASHMAIZE_PRE_SIZE"])
         options = ScheduleOptions(
-            start=parse_start(start, datetime.now(UTC)),
-            period=challenge_period,
-            days=days,
-            difficulty=difficulty,
-            network="mainnet" if network == "mainnet" else "testnet",
-            seed_hex=seed_hex,
+            start=parse_start(values["SCAVENGER_SIM_START"], datetime.now(UTC)),
+            period=values["SCAVENGER_SIM_CHALLENGE_PERIOD"],
+            days=values["SCAVENGER_SIM_DAYS"],
+            difficulty=values["SCAVENGER_SIM_DIFFICULTY"],
+            network="mainnet" if values["SCAVENGER_SIM_NETWORK"] == "mainnet" else "testnet",
+            seed_hex=values["SCAVENGER_SIM_SEED"] or None,
         )
         if port_file is not None:
             fsafe.check_target(port_file)  # refuse a planted link before anything starts
         opened = open_state(state_path, options)
-        faults = FaultPlan(fault_seed)
+        faults = FaultPlan(values["SCAVENGER_SIM_FAULT_SEED"])
         if faults_json:
             spec = json.loads(faults_json)
             for item in spec if isinstance(spec, list) else [spec]:
                 faults.add(FaultRule.from_json(item))
-        limiter = RateLimiter(rate_limit, rate_window)
+        limiter = RateLimiter(values["SCAVENGER_SIM_RATE_LIMIT"], values["SCAVENGER_SIM_RATE_WINDOW"])
     except sqlite3.Error as exc:
         raise click.ClickException(f"cannot use state file {state_path}: {exc}") from None
     except (ValueError, FaultSpecError, fsafe.UnsafeFileError) as exc:
@@ -279,8 +153,8 @@ def simulate(
         network=opened.network,
         faults=faults,
         limiter=limiter,
-        daily_pool_star=daily_pool_star,
-        network_receipts=network_receipts,
+        daily_pool_star=values["SCAVENGER_SIM_DAILY_POOL_STAR"],
+        network_receipts=values["SCAVENGER_SIM_NETWORK_RECEIPTS"],
     )
     app = create_app(sim)
     sock = _bind(host, port)

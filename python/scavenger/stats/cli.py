@@ -7,6 +7,7 @@ import logging
 
 import click
 
+from scavenger import settings
 from scavenger.redact import install_log_escaping
 from scavenger.stats.config import BackendConfig, ConfigError
 
@@ -23,27 +24,24 @@ async def _migrate_only(config: BackendConfig) -> list[str]:
 
 
 @click.command("stats-backend")
-@click.option("--host", default=None, help="Bind address [env BACKEND_BIND_HOST, default 0.0.0.0].")
-@click.option("--port", type=int, default=None, help="TCP port [env BACKEND_PORT, default 8080].")
-@click.option("--log-level", default=None,
-              type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-              help="Log level [env APP_LOG_LEVEL, default info].")
+@settings.option("BACKEND_BIND_HOST")
+@settings.option("BACKEND_PORT")
+@settings.option("APP_LOG_LEVEL")
 @click.option("--migrate-only", is_flag=True, help="Apply pending schema migrations and exit.")
 def stats_backend(host: str | None, port: int | None, log_level: str | None, migrate_only: bool) -> None:
     """Run the PostgreSQL statistics service (POST /insert_stat, /insert_api_return; dashboard at /).
 
     Secrets come from the environment only (never argv): STATS_BEARER_TOKEN, optional STATS_READ_TOKEN,
     DATABASE_URL or POSTGRES_HOST/PORT/USER/PASSWORD/DB."""
-    import os
-
-    level_name = (log_level or os.environ.get("APP_LOG_LEVEL", "") or "info").strip('"').lower()
+    level_name = log_level or settings.SETTINGS["APP_LOG_LEVEL"].default
+    level_name = {"trace": "debug", "warn": "warning"}.get(level_name, level_name)
     level = getattr(logging, level_name.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_escaping()  # rows and errors carry text from clients
     try:
         config = BackendConfig.from_env(host=host, port=port)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise settings.SettingError(str(exc)) from None
     config.warn_if_weak()
     if migrate_only:
         applied = asyncio.run(_migrate_only(config))
@@ -55,5 +53,5 @@ def stats_backend(host: str | None, port: int | None, log_level: str | None, mig
     from scavenger.stats.app import create_app
 
     log.info("stats: listening on %s:%d", config.host, config.port)
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level=level_name
-                if level_name in {"debug", "info", "warning", "error"} else "info")
+    uvicorn.run(create_app(config), host=config.host, port=config.port,
+                log_level=level_name if level_name in {"debug", "info", "warning", "error"} else "info")

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from scavenger import settings
 from scavenger.envparse import ConfigError as ConfigError
-from scavenger.envparse import parse_bool
 
 # The one URL redaction helper (it also hides libpq's password/sslpassword query parameters).
 from scavenger.redact import redact_url as redact_url
@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 # The seed's .env.example value and the seed's two code defaults: anyone can guess them.
 KNOWN_WEAK_TOKENS = frozenset({"AZERTY", "changeme", "secret_token"})
-DEFAULT_PORT = 8080
-DEFAULT_HOST = "0.0.0.0"  # the service runs in a container next to the miners; bind narrower with --host
+DEFAULT_PORT: int = settings.SETTINGS["BACKEND_PORT"].default
+# The service runs in a container next to the miners; bind narrower with --host / BACKEND_BIND_HOST.
+DEFAULT_HOST: str = settings.SETTINGS["BACKEND_BIND_HOST"].default
 
 
 def build_database_url(env: Mapping[str, str]) -> str:
@@ -31,22 +32,21 @@ def build_database_url(env: Mapping[str, str]) -> str:
 
     The seed's .env.example builds ``postgres://$POSTGRES_DB:$POSTGRES_PASSWORD@...`` (database name used as
     the *user*); that only works because both are ``stats`` there. We use POSTGRES_USER as the user."""
-    explicit = env.get("DATABASE_URL", "").strip()
+    values = settings.read(_DATABASE_SETTINGS, env)
+    explicit = values["DATABASE_URL"]
     if explicit:
         if not explicit.startswith(("postgres://", "postgresql://")):
             raise ConfigError("DATABASE_URL must start with postgres:// or postgresql://")
-        return explicit
-    host = env.get("POSTGRES_HOST", "").strip() or "stats-db"
-    port_text = env.get("POSTGRES_PORT", "").strip() or "5432"
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ConfigError(f"POSTGRES_PORT must be a TCP port, got {port_text!r}")
-    user = env.get("POSTGRES_USER", "").strip() or "stats"
-    password = env.get("POSTGRES_PASSWORD", "")
-    database = env.get("POSTGRES_DB", "").strip() or "stats"
-    credentials = quote(user, safe="")
-    if password:
-        credentials += ":" + quote(password, safe="")
-    return f"postgresql://{credentials}@{host}:{port_text}/{quote(database, safe='')}"
+        return str(explicit)
+    credentials = quote(values["POSTGRES_USER"], safe="")
+    if values["POSTGRES_PASSWORD"]:
+        credentials += ":" + quote(values["POSTGRES_PASSWORD"], safe="")
+    host, port, database = values["POSTGRES_HOST"], values["POSTGRES_PORT"], values["POSTGRES_DB"]
+    return f"postgresql://{credentials}@{host}:{port}/{quote(database, safe='')}"
+
+
+_DATABASE_SETTINGS = ("DATABASE_URL", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD",
+                      "POSTGRES_DB")
 
 
 
@@ -82,35 +82,23 @@ class BackendConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> BackendConfig:
-        """STATS_BEARER_TOKEN (required), STATS_READ_TOKEN (optional read-only token), STATS_PUBLIC_READ
-        (true = dashboard/read API without token), DATABASE_URL or POSTGRES_*, BACKEND_BIND_HOST,
-        BACKEND_PORT, STATS_DB_POOL_MAX, STATS_DB_TIMEOUT. ``overrides`` (CLI flags) win when not None."""
-        env = os.environ if env is None else env
-        port_text = env.get("BACKEND_PORT", "").strip() or str(DEFAULT_PORT)
-        if not port_text.isdigit():
-            raise ConfigError(f"BACKEND_PORT must be a TCP port, got {port_text!r}")
-        pool_text = env.get("STATS_DB_POOL_MAX", "").strip() or "8"
-        if not pool_text.isdigit():
-            raise ConfigError(f"STATS_DB_POOL_MAX must be an integer, got {pool_text!r}")
-        timeout_text = env.get("STATS_DB_TIMEOUT", "").strip() or "2"
-        try:
-            db_timeout = float(timeout_text)
-        except ValueError:
-            raise ConfigError(f"STATS_DB_TIMEOUT must be a number of seconds, got {timeout_text!r}") from None
-        if not 0 < db_timeout <= 60:
-            raise ConfigError(f"STATS_DB_TIMEOUT must be in (0, 60] seconds, got {timeout_text!r}")
-        values: dict[str, object] = {
-            "token": env.get("STATS_BEARER_TOKEN", "").strip(),
-            "read_token": env.get("STATS_READ_TOKEN", "").strip(),
-            "public_read": parse_bool("STATS_PUBLIC_READ", env.get("STATS_PUBLIC_READ", "")),
-            "database_url": build_database_url(env),
-            "host": env.get("BACKEND_BIND_HOST", "").strip() or DEFAULT_HOST,
-            "port": int(port_text),
-            "pool_max": int(pool_text),
-            "db_timeout": db_timeout,
+        """The settings declared for ``stats-backend`` in scavenger.settings (STATS_BEARER_TOKEN required;
+        secrets only from the environment, never argv). ``overrides`` (CLI flags) win when not None."""
+        names = ["STATS_BEARER_TOKEN", "STATS_READ_TOKEN", "STATS_PUBLIC_READ", "BACKEND_BIND_HOST",
+                 "BACKEND_PORT", "STATS_DB_POOL_MAX", "STATS_DB_TIMEOUT"]
+        values = settings.read(names, env)
+        fields: dict[str, object] = {
+            "token": values["STATS_BEARER_TOKEN"],
+            "read_token": values["STATS_READ_TOKEN"],
+            "public_read": values["STATS_PUBLIC_READ"],
+            "database_url": build_database_url(os.environ if env is None else env),
+            "host": values["BACKEND_BIND_HOST"],
+            "port": values["BACKEND_PORT"],
+            "pool_max": values["STATS_DB_POOL_MAX"],
+            "db_timeout": values["STATS_DB_TIMEOUT"],
         }
-        values.update({key: value for key, value in overrides.items() if value is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        fields.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**fields)  # type: ignore[arg-type]
 
     def warn_if_weak(self) -> None:
         if self.weak_token:

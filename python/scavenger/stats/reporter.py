@@ -34,17 +34,17 @@ from typing import Any
 
 import httpx
 
-from scavenger.envparse import parse_bool, parse_positive_float, parse_positive_int
+from scavenger import settings
 from scavenger.redact import printable, redact_url
 from scavenger.stats.outbox import Outbox, Row
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STATS_URL = "http://stats-backend:8080/insert_stat"
-DEFAULT_API_URL = "http://stats-backend:8080/insert_api_return"
-DEFAULT_INTERVAL = 10.0
-DEFAULT_BUFFER = 10_000
-DEFAULT_TIMEOUT = 3.0
+DEFAULT_STATS_URL: str = settings.SETTINGS["STATS_BACKEND_URL"].default
+DEFAULT_API_URL: str = settings.SETTINGS["API_BACKEND_URL"].default
+DEFAULT_INTERVAL: float = settings.SETTINGS["STATS_REPORT_INTERVAL"].default
+DEFAULT_BUFFER: int = settings.SETTINGS["STATS_BUFFER_SIZE"].default
+DEFAULT_TIMEOUT: float = settings.SETTINGS["STATS_TIMEOUT"].default
 BATCH_SIZE = 500
 # Statuses that mean "this batch will never be accepted": retrying would block the queue forever.
 _PERMANENT_REJECTIONS = {400, 413, 422}
@@ -93,23 +93,23 @@ class ReporterConfig:
         STATS_BUFFER_SIZE, STATS_TIMEOUT. ``slot`` (or INSTANCE_SLOT) names the default miner
         ``miner-<n>``."""
         env = os.environ if env is None else env
-        if slot is None and env.get("INSTANCE_SLOT", "").strip():
-            slot = parse_positive_int("INSTANCE_SLOT", env["INSTANCE_SLOT"])
+        names = ["INSTANCE_SLOT", "ENABLE_STATS_BACKEND", "STATS_BACKEND_URL", "API_BACKEND_URL",
+                 "APP_VERSION", "STATS_BEARER_TOKEN", "STATS_REPORT_INTERVAL", "STATS_BUFFER_SIZE",
+                 "STATS_TIMEOUT"]
+        values = settings.read(names, env)
+        if slot is None:
+            slot = values["INSTANCE_SLOT"]
         return cls(
-            enabled=parse_bool("ENABLE_STATS_BACKEND", env.get("ENABLE_STATS_BACKEND", "false")),
-            stats_url=env.get("STATS_BACKEND_URL", "").strip() or DEFAULT_STATS_URL,
-            api_url=env.get("API_BACKEND_URL", "").strip() or DEFAULT_API_URL,
-            token=env.get("STATS_BEARER_TOKEN", "").strip(),
-            interval=parse_positive_float(
-                "STATS_REPORT_INTERVAL", env.get("STATS_REPORT_INTERVAL", str(DEFAULT_INTERVAL))
-            ),
+            enabled=values["ENABLE_STATS_BACKEND"],
+            stats_url=values["STATS_BACKEND_URL"],
+            api_url=values["API_BACKEND_URL"],
+            token=values["STATS_BEARER_TOKEN"],
+            interval=values["STATS_REPORT_INTERVAL"],
             container_id=default_container_id(env),
             default_miner_id=f"miner-{slot if slot is not None else 1}",
-            version=env.get("APP_VERSION", "").strip() or "0.1.0",
-            buffer_size=parse_positive_int(
-                "STATS_BUFFER_SIZE", env.get("STATS_BUFFER_SIZE", str(DEFAULT_BUFFER))
-            ),
-            timeout=parse_positive_float("STATS_TIMEOUT", env.get("STATS_TIMEOUT", str(DEFAULT_TIMEOUT))),
+            version=values["APP_VERSION"],
+            buffer_size=values["STATS_BUFFER_SIZE"],
+            timeout=values["STATS_TIMEOUT"],
         )
 
 

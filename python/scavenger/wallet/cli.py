@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from scavenger import settings
 from scavenger.wallet import donate_list
-from scavenger.wallet.address import parse_network
+from scavenger.wallet.address import Network, parse_network
 from scavenger.wallet.errors import WalletError
 from scavenger.wallet.store import WalletStore, wallets_dir
 from scavenger.wallet.wallet import Wallet
@@ -23,43 +25,39 @@ from scavenger.wallet.wallet import Wallet
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _network(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    try:
-        return parse_network(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 def _store_options(func: F) -> F:
-    func = click.option(
-        "--network",
-        envvar="CARDANO_NETWORK",
-        default="mainnet",
-        show_default=True,
-        callback=_network,
-        help="mainnet or testnet (env CARDANO_NETWORK).",
-    )(func)
-    func = click.option(
-        "--slot",
-        envvar="INSTANCE_SLOT",
-        type=click.IntRange(min=1),
-        default=1,
-        show_default=True,
-        help="Instance folder number: wallets live in <config>/<n>/miner-<n>/wallets (env INSTANCE_SLOT).",
-    )(func)
-    func = click.option(
-        "--config-dir",
-        envvar="ROOT_CONF_PATH",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("config"),
-        show_default=True,
-        help="Root configuration folder (env ROOT_CONF_PATH).",
-    )(func)
+    """--config-dir, --slot and --network: the same settings (and variables) as every other command."""
+    func = settings.option("CARDANO_NETWORK")(func)
+    func = settings.option("INSTANCE_SLOT", default_text="1", help=_SLOT_HELP)(func)
+    func = settings.option("ROOT_CONF_PATH")(func)
     return func
 
 
-def _store(config_dir: Path, slot: int, network: str) -> WalletStore:
-    return WalletStore(wallets_dir(config_dir, slot), network)
+_SLOT_HELP = "Instance folder: wallets live in CONFIG/N/miner-N/wallets."
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a wallet command works: the config folder, the slot and the network (flag, else variable,
+    else the declared default)."""
+
+    root: Path
+    slot: int
+    network: Network
+
+    def store(self) -> WalletStore:
+        return WalletStore(wallets_dir(self.root, self.slot), self.network)
+
+    def require_slot(self) -> None:
+        """Reading a slot that does not exist is an error, not an empty list."""
+        if not (self.root / str(self.slot)).is_dir():
+            raise click.ClickException(f"no slot {self.slot} in {self.root}")
+
+
+def _target(config_dir: str | None, slot: int | None, network: str | None) -> _Target:
+    given = {"ROOT_CONF_PATH": config_dir, "CARDANO_NETWORK": network}
+    values = settings.read(given, given=given)
+    return _Target(Path(values["ROOT_CONF_PATH"]), slot or 1, parse_network(values["CARDANO_NETWORK"]))
 
 
 def _public(line: int, wallet: Wallet) -> dict[str, Any]:
@@ -90,12 +88,13 @@ def wallet() -> None:
 
 @wallet.command("new")
 @_store_options
-@click.option("--count", type=click.IntRange(min=1, max=1000), default=1, show_default=True)
-def new_command(config_dir: Path, slot: int, network: str, count: int) -> None:
+@settings.plain_option("--count", type=click.IntRange(1, settings.MAX_WALLETS), default=1, metavar="N",
+                       bound=f"1..{settings.MAX_WALLETS}", help="How many wallets to generate.")
+def new_command(config_dir: str | None, slot: int | None, network: str | None, count: int) -> None:
     """Generate COUNT new 24-word wallets; their seeds are saved durably before the addresses are shown."""
 
     def action() -> None:
-        store = _store(config_dir, slot, network)
+        store = _target(config_dir, slot, network).store()
         created = store.create(count)
         # Line numbers from a fresh load: another instance may have appended meanwhile.
         lines = {w.address: n for n, w in enumerate(store.load(), start=1)}
@@ -108,18 +107,23 @@ def new_command(config_dir: Path, slot: int, network: str, count: int) -> None:
 
 @wallet.command("list")
 @_store_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_command(config_dir: Path, slot: int, network: str, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of objects) instead of a table.")
+def list_command(config_dir: str | None, slot: int | None, network: str | None, as_json: bool) -> None:
     """List the wallets of an instance folder (public data only)."""
 
     def action() -> None:
-        wallets = _store(config_dir, slot, network).load(read_only=True)
+        target = _target(config_dir, slot, network)
+        target.require_slot()
+        wallets = target.store().load(read_only=True)
         rows = [_public(line, w) for line, w in enumerate(wallets, start=1)]
         if as_json:
             click.echo(json.dumps(rows, indent=1))
             return
         if not rows:
-            click.echo("no wallets", err=True)
+            click.echo(f"no wallets in slot {target.slot}", err=True)
+            return
+        # Tab-separated with a header: readable, and `cut -f2` still gives the addresses.
+        click.echo("line\taddress\tpubkey\tpath")
         for row in rows:
             click.echo(f"{row['line']}\t{row['address']}\t{row['pubkey']}\t{row['path']}")
 
@@ -136,13 +140,17 @@ def _read_mnemonic() -> str:
 
 @wallet.command("import")
 @_store_options
-@click.option("--account", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
-@click.option("--index", "address_index", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
-def import_command(config_dir: Path, slot: int, network: str, account: int, address_index: int) -> None:
+@settings.plain_option("--account", type=click.IntRange(0, 2**31 - 1), default=0, metavar="N",
+                       bound="0..2147483647", help="CIP-1852 account of the address (m/1852'/1815'/N').")
+@settings.plain_option("--index", "address_index", type=click.IntRange(0, 2**31 - 1), default=0, metavar="N",
+                       bound="0..2147483647", help="Address index within the account (.../0/N).")
+def import_command(
+    config_dir: str | None, slot: int | None, network: str | None, account: int, address_index: int
+) -> None:
     """Import a mnemonic read from stdin or a hidden prompt (never from the command line)."""
 
     def action() -> None:
-        store = _store(config_dir, slot, network)
+        store = _target(config_dir, slot, network).store()
         added = store.add(_read_mnemonic(), account, address_index)
         click.echo(added.address)
 
@@ -151,7 +159,8 @@ def import_command(config_dir: Path, slot: int, network: str, account: int, addr
 
 @wallet.command("export")
 @_store_options
-@click.option("--line", type=click.IntRange(min=1), default=None, help="Only the wallet on this line.")
+@settings.plain_option("--line", type=click.IntRange(min=1), default=None, metavar="N", bound="1 or more",
+                       show_default="all", help="Only the wallet on this line.")
 @click.option(
     "--show-mnemonic", is_flag=True, help="Also print the secret mnemonics (to restore in Eternl/Lace)."
 )
@@ -159,15 +168,22 @@ def import_command(config_dir: Path, slot: int, network: str, account: int, addr
     "--donate-list", is_flag=True, help="Export the generated donation wallets instead of the slot's wallets."
 )
 def export_command(
-    config_dir: Path, slot: int, network: str, line: int | None, show_mnemonic: bool, donate_list: bool
+    config_dir: str | None,
+    slot: int | None,
+    network: str | None,
+    line: int | None,
+    show_mnemonic: bool,
+    donate_list: bool,
 ) -> None:
     """Export wallets as JSON: public data, plus mnemonics only with --show-mnemonic."""
 
     def action() -> None:
+        target = _target(config_dir, slot, network)
         if donate_list:
-            wallets = list(_load_donate_wallets(config_dir, network))
+            wallets = list(_load_donate_wallets(target.root, target.network))
         else:
-            wallets = _store(config_dir, slot, network).load(read_only=True)
+            target.require_slot()
+            wallets = target.store().load(read_only=True)
         rows = []
         for number, w in enumerate(wallets, start=1):
             if line is not None and number != line:
@@ -189,5 +205,5 @@ def export_command(
     _run(action)
 
 
-def _load_donate_wallets(config_dir: Path, network: str) -> tuple[Wallet, ...]:
+def _load_donate_wallets(config_dir: Path, network: Network) -> tuple[Wallet, ...]:
     return donate_list.load(config_dir, network).wallets
