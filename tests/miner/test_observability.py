@@ -139,8 +139,8 @@ def _cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
 
 def test_bad_configuration_stops_at_start_naming_the_variable(tmp_path: Path) -> None:
     result = _cli("mine", env={"MINER_THREADS": "abc", "ROOT_CONF_PATH": str(tmp_path)})
-    assert result.returncode != 0
-    assert "MINER_THREADS must be a positive integer, got 'abc'" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr == "Error: MINER_THREADS must be a whole number in 1..1024, got 'abc'\n"
     assert not any(tmp_path.iterdir()), "nothing is created when the configuration is wrong"
 
 
@@ -277,5 +277,6 @@ def test_a_bad_reporter_setting_stops_the_miner_naming_it(tmp_path: Path) -> Non
         text=True,
         timeout=60,
     )
-    assert done.returncode != 0
-    assert "STATS_BUFFER_SIZE must be a positive integer, got 'lots'" in done.stderr
+    assert done.returncode == 2
+    assert "STATS_BUFFER_SIZE must be a whole number in 1..1000000, got 'lots'" in done.stderr
+    assert not (tmp_path / "config").exists()  # refused before a slot is claimed

@@ -163,6 +163,9 @@ def load_config(
             label[env_name], str(value)
         )
     values = settings.read(_FIELDS.values(), env, given)
+    # The miner's other settings (the stats reporter's) are read later, after the slot is claimed: check them
+    # now, so a bad one stops the start before anything is created.
+    settings.read((s.env for s in SETTINGS.values() if "mine" in s.commands and s.env not in values), env)
     fields = {name: values[env_name] for name, env_name in _FIELDS.items()}
     fields["root"] = Path(fields["root"])
     fields["tip_address"] = _parse_tip("TIP_ADDRESS", fields["tip_address"] or "")
