@@ -14,8 +14,21 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAda
 
 
 def parse_timestamp(text: str) -> datetime:
-    """``2025-10-19T08:59:59.000Z`` and ``2025-11-20T23:59:59Z`` alike, as an aware UTC datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    """``2025-10-19T08:59:59.000Z`` and ``2025-11-20T23:59:59Z`` alike, as an aware UTC datetime.
+
+    Anything else raises ValueError naming the text: a time without a zone (``astimezone`` would have read
+    it in the machine's local zone) and one that leaves datetime's range once moved to UTC (which raised
+    OverflowError, e.g. ``9999-12-31T23:59:59-01:00``) included."""
+    value = text.strip()
+    if value.endswith("z"):
+        value = value[:-1] + "Z"
+    try:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise ValueError(f"not an ISO-8601 time with a zone: {text[:80]!r}")
 
 
 class _Model(BaseModel):

@@ -56,11 +56,14 @@ def _read_addresses(path: Path, network: Network) -> tuple[str, ...] | None:
     if data is None:
         return None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # Windows editors start UTF-8 files with a byte order mark
     except UnicodeDecodeError:
         raise StoreError(f"{path}: not UTF-8 text") from None
     addresses: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only (a "\r" before it is stripped below): splitlines() also splits at \x0b, \x1c,
+    # \x85, U+2028..., so a comment holding one of them became a bogus address line, and the line numbers
+    # in errors no longer matched what an editor shows.
+    for number, line in enumerate(text.split("\n"), start=1):
         entry = line.strip()
         if not entry or entry.startswith("#"):
             continue
