@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -91,3 +92,27 @@ def test_repr_is_informative(rom: Rom) -> None:
     assert "size=65536" in repr(rom)
     result = rom.search(b"s", 0, 1, 0xFFFFFFFF, nb_loops=2)
     assert "nonce=0x0000000000000000" in repr(result)
+
+
+@pytest.mark.parametrize(
+    ("size", "pre_size"),
+    [(1 << 30, 16 << 20), (0, 64), (100, 64), (1 << 40, 1 << 20), (1024, 100), (1024, 2048), (64, 64),
+     (1 << 34, 1 << 32), ((1 << 34) + 64, 64), (1 << 20, 0), (1 << 33, (1 << 32) - 1)],
+)
+def test_rom_settings_are_checked_by_the_cores_rule(size: int, pre_size: int) -> None:
+    """validate_rom refuses exactly what Rom() refuses, in the same words, without building anything; the
+    Python fallback (for an older native build) says the same."""
+    from scavenger._core import validate_rom
+    from scavenger.core.romcheck import _fallback
+
+    def outcome(check: Callable[[], object]) -> str:
+        try:
+            check()
+        except ValueError as exc:
+            return str(exc)
+        return "ok"
+
+    native = outcome(lambda: validate_rom(size, pre_size))
+    assert outcome(lambda: _fallback(size, pre_size)) == native
+    if native != "ok":
+        assert outcome(lambda: Rom(b"k", size, pre_size)) == native
