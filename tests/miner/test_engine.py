@@ -13,6 +13,7 @@ from scavenger.miner.engine import Engine
 from scavenger.miner.journal import Journal
 from scavenger.miner.romcache import RomCache
 from scavenger.miner.state import MinerState
+from timing import scaled
 
 ADDRESS = "addr1qexampleaddressforenginetests0000000000000000"
 
@@ -120,3 +121,52 @@ async def test_rom_is_dropped_when_no_open_challenge_needs_it(tmp_path: Path) ->
     engine = _engine(journal, roms, stop, found)
     await _run_until(engine, stop, lambda: bool(found) and not roms.has("cd" * 32), 30)
     assert roms.keys() == ["ab" * 32], "yesterday's ROM must be released once its challenges close"
+
+
+class _DeviceLike:
+    """A searcher like the OpenCL one: fixed launch size (``batch_quantum``); the first ``bad`` calls
+    fail the CPU re-check (``BackendMismatch``)."""
+
+    def __init__(self, rom: Rom, quantum: int, bad: int = 0) -> None:
+        self.rom = rom
+        self.batch_quantum = quantum
+        self.bad = bad
+        self.counts: list[int] = []
+
+    def search(self, suffix: bytes, start: int, count: int, mask: int, threads: int = 1) -> object:
+        self.counts.append(count)
+        if self.bad:
+            self.bad -= 1
+            from scavenger.core.opencl import BackendMismatch
+
+            raise BackendMismatch("device and CPU disagree (test)")
+        return self.rom.search(suffix, start, count, mask, threads)
+
+
+@pytest.mark.timeout(60)
+async def test_device_searchers_get_whole_launches(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite3")
+    deadline = time.time() + 3600
+    journal.record_challenge(_challenge("**D01C01", "00000000", deadline), deadline)
+    device = _DeviceLike(_rom(b"k"), quantum=24)
+    stop = asyncio.Event()
+    engine = _engine(journal, RomCache(lambda key: device), stop, [])
+    await _run_until(engine, stop, lambda: len(device.counts) >= 3, 30)
+    assert device.counts and all(c % 24 == 0 and c > 0 for c in device.counts)
+
+
+@pytest.mark.timeout(60)
+async def test_a_backend_mismatch_records_nothing_and_mining_goes_on(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite3")
+    deadline = time.time() + 3600
+    journal.record_challenge(_challenge("**D01C01", "FFFFFFFF", deadline), deadline)  # every nonce passes
+    device = _DeviceLike(_rom(b"k"), quantum=8, bad=1)
+    found: list[int] = []
+    stop = asyncio.Event()
+    engine = _engine(journal, RomCache(lambda key: device), stop, found)
+    # At once: no pause after a mismatch (the generic error path waits 5 s).
+    await _run_until(engine, stop, lambda: bool(found), scaled(3))
+    # The failed batch left no trace; the retry (nonce 0 again) found the solution.
+    assert len(device.counts) >= 2
+    assert found == [1]
+    assert journal.progress(ADDRESS, "**D01C01")[0] == 1

@@ -112,6 +112,10 @@ class HybridRom:
     def hash(self, preimage: bytes, nb_loops: int = 8, nb_instrs: int = 256) -> bytes:
         return self.rom.hash(preimage, nb_loops=nb_loops, nb_instrs=nb_instrs)
 
+    @property
+    def batch_quantum(self) -> int:
+        return int(self.gpu.batch_quantum)
+
     def search(
         self,
         suffix: bytes,
@@ -125,7 +129,11 @@ class HybridRom:
         if self.gpu.device.stopped is not None or count < 2:
             return self.rom.search(suffix, start, count, mask, threads, nb_loops, nb_instrs)
         cpu_rate = self._cpu_rate or self._gpu_rate / 16
-        gpu_count = max(1, min(count - 1, round(count * self._gpu_rate / (self._gpu_rate + cpu_rate))))
+        share = count * self._gpu_rate / (self._gpu_rate + cpu_rate)
+        quantum = self.batch_quantum
+        # Whole device launches when the range allows it; the CPU takes the rest.
+        gpu_count = round(share / quantum) * quantum if count > quantum else round(share)
+        gpu_count = max(1, min(count - 1, gpu_count))
         cpu_start, cpu_count = start + gpu_count, count - gpu_count
 
         def cpu_part() -> tuple[Any, float]:

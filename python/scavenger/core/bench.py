@@ -84,6 +84,8 @@ def measure_rate(
         rate = result.hashes / call_seconds if call_seconds > 0 else 0.0
         remaining = max(seconds - elapsed, 0.0)
         batch = max(threads, int(rate * min(CALL_SECONDS, remaining)))
+        quantum = int(getattr(rom, "batch_quantum", 1))  # whole device launches only
+        batch = max(quantum, batch // quantum * quantum)
     return RateResult(threads=threads, hashes=hashes, seconds=elapsed)
 
 

@@ -135,7 +135,10 @@ class Engine:
         mask = parse_difficulty(difficulty)
         key = (work.address, work.challenge_id)
         start, tried = self._progress.get(key, (0, 0))
-        count = max(1, min(self._batch, NONCE_LIMIT - start + 1))
+        # A device searcher launches fixed-size batches: whole ones only, so no launch runs a part-empty wave.
+        quantum = int(getattr(rom, "batch_quantum", 1))
+        wanted = max(quantum, self._batch // quantum * quantum)
+        count = max(1, min(wanted, NONCE_LIMIT - start + 1))
         self._state.phase = "mining"
         self._state.current = CurrentWork(
             work.address, work.challenge_id, difficulty, tried, expected_hashes(difficulty), work.deadline

@@ -20,9 +20,11 @@ from scavenger.core.opencl.devices import DeviceInfo, load_pyopencl
 
 log = logging.getLogger(__name__)
 
-# A launch lasts about this long once tuned: long enough to keep the device busy between launches,
-# short enough that the miner's ~1 s batches (and Ctrl-C) are not held up.
+# Tuning doubles the launch size until a launch lasts at least TUNE_SECONDS and doubling no longer
+# raises the rate by 10 % (a GPU takes about as long for a part of a wave as for a whole one), or a
+# launch lasts MAX_LAUNCH_SECONDS; the fastest size wins.
 TUNE_SECONDS = 0.2
+MAX_LAUNCH_SECONDS = 1.0
 MAX_BATCH = 1 << 22
 NO_HIT = 0xFFFFFFFF
 SELF_TEST_NONCES = 4
@@ -238,22 +240,35 @@ class OpenClRom:
                 )
 
     def tune(self, seconds: float = TUNE_SECONDS) -> tuple[int, float]:
-        """Doubles the launch size from one wave of work-items until a launch takes ``seconds``."""
+        """The launch size with the best rate, doubling from one work-group per compute unit."""
         wg = self.device.work_group or 16
         n = max(wg, self.device.info.compute_units * wg)
         suffix = b"scavenger-opencl-tune"
         self._launch(suffix, 0, n, 0, 8, 256)  # warm-up (lazy compilation on some drivers)
-        rate = 0.0
+        tried: list[tuple[float, int]] = []
         while True:
             started = time.perf_counter()
             self._launch(suffix, 0, n, 0, 8, 256)
-            elapsed = time.perf_counter() - started
-            rate = n / elapsed if elapsed > 0 else 0.0
-            if elapsed >= seconds or n * 2 > MAX_BATCH:
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            tried.append((n / elapsed, n))
+            gained = len(tried) < 2 or tried[-1][0] > 1.1 * tried[-2][0]
+            if n * 2 > MAX_BATCH or elapsed >= MAX_LAUNCH_SECONDS or (elapsed >= seconds and not gained):
                 break
             n *= 2
-        log.info("OpenCL %s: batch %d nonces per launch (%.0f H/s while tuning)", self.device.name, n, rate)
+        rate, n = max(tried)
+        log.info(
+            "OpenCL %s: batch %d nonces per launch (%.0f H/s while tuning; tried %s)",
+            self.device.name,
+            n,
+            rate,
+            ", ".join(f"{size}: {r:.0f} H/s" for r, size in tried),
+        )
         return n, rate
+
+    @property
+    def batch_quantum(self) -> int:
+        """Callers sizing their ranges in multiples of this keep every launch full."""
+        return self.device.batch or 1
 
     def _stop(self, reason: str) -> None:
         self.device.stopped = reason
