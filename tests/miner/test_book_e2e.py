@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,3 +98,12 @@ def test_an_instance_back_from_an_outage_mines_what_the_others_saw(
     assert {book[c].source for c in missed} == {"api"}
     log_text = b.log_path.read_text()
     assert all(f"challenge {c} from the fleet book (api)" in log_text for c in missed), b.log_tail()
+    # `scavenger status` says how many open challenges the fleet knows, and from where.
+    status = subprocess.run(
+        [str(Path(sys.executable).with_name("scavenger")), "status", "--json", "--offline",
+         "--config-dir", str(root)],
+        capture_output=True, timeout=60, check=False,
+    )
+    assert status.stdout.startswith(b"{"), status.stderr
+    known = json.loads(status.stdout)["challenges"]
+    assert known["open"] >= len(book) and known["by_source"]["api"] >= len(missed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from scavenger import fsafe
+from scavenger.miner.book import ChallengeBook
 from scavenger.miner.earnings import DayCalendar, estimate, night, parse_iso
 from scavenger.miner.slots import (
     LOCK_NAME,
@@ -65,6 +67,7 @@ class SlotStatus:
     holder: dict[str, Any] | None
     wallets: list[WalletStatus]
     problems: list[str]
+    open_challenges: list[str] = field(default_factory=list)  # ids open now, from the journal
 
 
 @contextmanager
@@ -147,9 +150,13 @@ def read_slot(root: Path, number: int, local_locks: set[tuple[int, int, int]] | 
         problems.append(problem)
     wallets = {a: WalletStatus(number, a, kind, False) for a, kind in public}
     journal = instance_dir(root, number) / JOURNAL_NAME
+    open_ids: list[str] = []
     if journal.exists():
         try:
             _journal_facts(journal, number, wallets)
+            with read_only(journal) as db:
+                rows = db.execute("SELECT challenge_id FROM challenges WHERE deadline > ?", (time.time(),))
+                open_ids = [str(row[0]) for row in rows]
         except (sqlite3.Error, ValueError) as exc:
             problems.append(f"{journal}: cannot read ({exc})")
     return SlotStatus(
@@ -162,6 +169,7 @@ def read_slot(root: Path, number: int, local_locks: set[tuple[int, int, int]] | 
         else {"host": holder.host, "pid": holder.pid, "since": holder.started_at},
         wallets=list(wallets.values()),
         problems=problems,
+        open_challenges=open_ids,
     )
 
 
@@ -221,6 +229,19 @@ def _totals(wallets: list[dict[str, Any]]) -> dict[str, Any]:
     return totals
 
 
+def challenges_doc(root: Path, slots: list[SlotStatus]) -> dict[str, Any]:
+    """Open challenges known to the fleet on this host: the shared book's, and any journal's (a challenge
+    only in a journal was seen on the API before the book existed)."""
+    sources = {e.challenge_id: e.source for e in ChallengeBook(root).open_entries()}
+    for slot in slots:
+        for challenge_id in slot.open_challenges:
+            sources.setdefault(challenge_id, "api")
+    by_source: dict[str, int] = {}
+    for source in sources.values():
+        by_source[source] = by_source.get(source, 0) + 1
+    return {"open": len(sources), "by_source": dict(sorted(by_source.items()))}
+
+
 def status_document(
     root: Path,
     slots: list[SlotStatus],
@@ -258,6 +279,7 @@ def status_document(
         "receipt_day_rule": RECEIPT_DAY_RULE,
         "work_to_star_rate": {"star_per_receipt": rates, "source": rates_source},
         "slots": slot_docs,
+        "challenges": challenges_doc(root, slots),
         "totals": _totals(every),
         "problems": [*problems, *(p for s in slots for p in s.problems)],
     }

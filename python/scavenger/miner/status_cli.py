@@ -79,6 +79,9 @@ def _print_human(doc: dict[str, Any], console: Console) -> None:
         + (f", server: {t['server_crypto_receipts']} receipts, "
            f"{_night(t['server_night_allocation_night'])} NIGHT" if t["server_wallets"] else "")
     )
+    known = doc["challenges"]
+    sources = ", ".join(f"{name} {count}" for name, count in known["by_source"].items())
+    console.print(f"open challenges known: {known['open']}" + (f" ({sources})" if sources else ""))
     console.print(f"[dim]{doc['receipt_day_rule']}; 1 NIGHT = 1,000,000 STAR[/]")
     for problem in doc["problems"]:
         console.print(f"[yellow]problem:[/] {problem}")
