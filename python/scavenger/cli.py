@@ -20,6 +20,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "slots": ("scavenger.miner.cli:slots", "List instance slots and who holds them."),
     "status": ("scavenger.miner.cli:status", "Wallets, solutions, receipts and NIGHT per slot."),
     "donate": ("scavenger.miner.cli:donate", "Assign every wallet's rights to the donation list now."),
+    "legacy": ("scavenger.miner.cli:legacy", "Original program's wallets: settle, report, reassign rights."),
     "stats-backend": ("scavenger.stats.cli:stats_backend", "Run the PostgreSQL statistics service."),
 }
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scavenger.wallet import Wallet, bip39, decode_address, legacy
-from scavenger.wallet.errors import LegacyWalletError, MnemonicError, StoreError
+from scavenger.wallet import Wallet, bip39, decode_address, kinds, legacy
+from scavenger.wallet.errors import AmbiguousWalletsError, LegacyWalletError, MnemonicError, StoreError
 from scavenger.wallet.store import WalletStore, wallets_dir
 
 from .helpers import assert_no_secret
@@ -77,14 +77,23 @@ def test_import_existing_mnemonic(store: WalletStore) -> None:
     assert loaded[1].mnemonic == VECTOR_WORDS
 
 
-def test_legacy_seed_layout_without_trailing_newline(store: WalletStore) -> None:
-    """A seeds.txt written the seed program's way (no final newline) is kept byte for byte."""
+def test_foreign_seeds_without_keys_are_ambiguous_until_settled(store: WalletStore) -> None:
+    """A seeds.txt this program did not write, without keys.hex, is never derived silently (legacy or
+    standard?); once recorded as standard it is adopted and kept byte for byte (no final newline)."""
     store.directory.mkdir(parents=True)
     words = [bip39.generate(), bip39.generate()]
     original = "\n".join(words).encode()
     fd = os.open(store.seeds_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     os.write(fd, original)
     os.close(fd)
+    for action in (store.load, lambda: store.ensure(3), lambda: store.create(1)):
+        with pytest.raises(AmbiguousWalletsError, match="scavenger legacy settle") as info:
+            action()
+        assert_no_secret(str(info.value), words)
+    assert sorted(p.name for p in store.directory.iterdir()) == ["seeds.txt"]  # no lock file, no keys.hex
+    assert stat.S_IMODE(store.seeds_path.stat().st_mode) == 0o644  # not even chmod-ed
+    kinds.record_kind(store.directory, "standard", "test")
+    assert (store.directory.parent / "wallet_kind.txt").exists()
     loaded = store.load()
     assert [w.mnemonic for w in loaded] == words
     assert stat.S_IMODE(store.seeds_path.stat().st_mode) == 0o600  # tightened
@@ -102,12 +111,14 @@ def test_legacy_whosbax_folder_is_refused_untouched(store: WalletStore) -> None:
     os.chmod(store.seeds_path, 0o600)
     os.chmod(store.keys_path, 0o600)
     before = _snapshot(store.directory)
-    with pytest.raises(LegacyWalletError, match="legacy whosbax miner") as info:
-        store.ensure(3)
-    assert legacy.legacy_key(words[0], "mainnet").enterprise_address in str(info.value)
+    for action in (store.load, lambda: store.ensure(3), lambda: store.create(1)):
+        with pytest.raises(LegacyWalletError, match="legacy folder of the original") as info:
+            action()
+    assert "never adds a wallet" in str(info.value)
     assert_no_secret(str(info.value), words)
     assert legacy.legacy_seed(words[0]).hex() not in str(info.value)
     assert _snapshot(store.directory) == before
+    assert sorted(os.listdir(store.directory)) == ["keys.hex", "seeds.txt"]  # not even a lock file
 
 
 def _bad_checksum(words: list[str]) -> str:

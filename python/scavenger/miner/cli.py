@@ -208,3 +208,60 @@ def status(as_json: bool, offline: bool, max_age: float, cache_dir: Path | None,
     # Problems are part of the output; only debugging asks for the log lines too.
     setup_logging(config.log_level if config.log_level in ("debug", "trace") else "error", None)
     sys.exit(run_status(config, as_json=as_json, offline=offline, max_age=max_age, cache_dir=cache_dir))
+
+
+@click.group("legacy")
+def legacy() -> None:
+    """Bring the original program's wallets along: settle ambiguous slots, report and move assignments."""
+
+
+@legacy.command("settle")
+@_common_options
+@click.option("--api-url", "base_url", default=None, help="[env APP_BASE_URL]")
+@click.option("--slot", type=click.IntRange(min=1), required=True, help="The ambiguous slot number.")
+@click.option(
+    "--kind",
+    type=click.Choice(["legacy", "standard"]),
+    default=None,
+    help="Record this kind without asking the API (you know where the words come from).",
+)
+def legacy_settle(slot: int, kind: str | None, **flags: Any) -> None:
+    """Decide whether a seeds.txt without keys.hex holds legacy or standard wallets, and record it.
+
+    Asks the API which derivation's addresses are registered (GET /statistics: 400 "not registered" for an
+    unknown address). Writes only config/<n>/miner-<n>/wallet_kind.txt, never inside wallets/.
+    """
+    from scavenger.miner.legacy import SettleError, settle
+    from scavenger.wallet.errors import WalletError
+
+    config = _config(**flags)
+    setup_logging(config.log_level, None)
+    try:
+        click.echo(asyncio.run(settle(config, slot, kind)))
+    except (SettleError, WalletError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # API unreachable, rate limited...: one line, nothing recorded
+        raise click.ClickException(f"nothing recorded: {exc}") from None
+
+
+@legacy.command("report")
+@_common_options
+@click.option("--api-url", "base_url", default=None, help="[env APP_BASE_URL]")
+@click.option(
+    "--reassign",
+    is_flag=True,
+    help="Move wallets assigned outside your donation list to it (undo, then donate). Never by default.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+def legacy_report(reassign: bool, as_json: bool, **flags: Any) -> None:
+    """Per wallet (legacy and standard): address, kind, registered, receipts, current assignment."""
+    from scavenger.miner.legacy import report
+    from scavenger.wallet.errors import WalletError
+
+    config = _config(**flags)
+    setup_logging(config.log_level, None)
+    try:
+        result = asyncio.run(report(config, reassign=reassign))
+    except WalletError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(result.json() if as_json else result.text())

@@ -6,6 +6,11 @@ list is the user's ``donate_list.txt`` when present; otherwise three addresses a
 in ``donate_list_seed.txt`` and registered by us, because the server refuses unregistered destinations (the
 seed never registered them, so its donations failed until its author's hard-coded address was drawn). No
 address the user does not control is added unless TIP_ADDRESS is set.
+
+A list the original program wrote ends with its author's address: it is reported and left out, unless the user
+keeps it deliberately by setting TIP_ADDRESS to it. A wallet the server already assigns to an address of the
+list counts as done; one assigned elsewhere (typically that author address) is reported and left as it is:
+only ``scavenger legacy report --reassign`` moves it (undo = donate to self, then donate again).
 """
 
 from __future__ import annotations
@@ -33,8 +38,23 @@ _CURRENT_DEST = re.compile(r"active donation assignment to (\S+)")
 @dataclass(frozen=True)
 class DonationList:
     addresses: list[str]
-    owned: dict[str, Any]  # destination address -> Wallet, for the list we generated ourselves
+    owned: dict[str, Any]  # destination address -> Wallet or LegacyWallet whose seeds we hold
     generated: bool
+    left_out: list[str] = field(default_factory=list)  # listed but not used: the original author's address
+
+    def notice(self) -> str | None:
+        """The start-up line about the original author's address, if the list holds it."""
+        from scavenger.wallet.donate_list import ORIGINAL_AUTHOR_ADDRESS as author
+
+        if author in self.left_out:
+            return (
+                f"donate_list.txt holds the original program's author address {author[:20]}…{author[-6:]} "
+                "(it appended it to every list it generated); it is NOT used. To keep donating to it "
+                "deliberately, set TIP_ADDRESS to that address."
+            )
+        if author in self.addresses:
+            return "donate_list.txt: the original author's address is kept because TIP_ADDRESS names it"
+        return None
 
 
 @dataclass
@@ -43,6 +63,15 @@ class PassResult:
     conflicts: list[str] = field(default_factory=list)
     retry: list[str] = field(default_factory=list)
     rate_limited: bool = False
+
+
+def current_destination(exc: BaseException) -> str | None:
+    """The address a 409 names: "... already has an active donation assignment to <dest>"."""
+    current = getattr(exc, "current_destination", None)
+    if isinstance(current, str):
+        return current
+    match = _CURRENT_DEST.search(message_of(exc))
+    return match.group(1).rstrip(".,;") if match else None
 
 
 def choose_destination(address: str, destinations: Sequence[str]) -> str:
@@ -56,13 +85,24 @@ def choose_destination(address: str, destinations: Sequence[str]) -> str:
 def load_donation_list(root: Path, network: str, tip_address: str | None) -> DonationList:
     """Read (or create once, safely against concurrent instances) the shared list under ``root``."""
     from scavenger.wallet import donate_list
+    from scavenger.wallet.errors import StoreError
 
     loaded = donate_list.ensure(root, network)
     addresses = list(loaded.addresses)
+    left_out = []
+    author = donate_list.ORIGINAL_AUTHOR_ADDRESS
+    if author in addresses and tip_address != author:
+        addresses.remove(author)
+        left_out.append(author)
     owned = {w.address: w for w in loaded.wallets}
     if tip_address and tip_address not in addresses:
         addresses.append(tip_address)
-    return DonationList(addresses, owned, bool(owned))
+    if not addresses:
+        raise StoreError(
+            f"{donate_list.list_path(root)} holds no address this program will use (only the original "
+            "author's); write your own destination addresses in it"
+        )
+    return DonationList(addresses, owned, bool(owned), left_out)
 
 
 class Donor:
@@ -112,19 +152,18 @@ class Donor:
         outcome = classify(exc)
         text = message_of(exc)
         if outcome is Outcome.CONFLICT:
-            current = getattr(exc, "current_destination", None)
-            if not isinstance(current, str):
-                match = _CURRENT_DEST.search(text)
-                current = match.group(1).rstrip(".,;") if match else None
-            if current == destination:
-                self._journal.record_donation(wallet.address, destination, "done", "already assigned")
+            current = current_destination(exc)
+            if current is not None and current in self._list.addresses:
+                # Already assigned to the user's list (an earlier pass, another instance, the original
+                # program with the user's own list): that is what we want, whichever entry it is.
+                self._journal.record_donation(wallet.address, current, "done", "already assigned")
                 return "done"
-            self._journal.record_donation(wallet.address, destination, "conflict", text[:300])
+            self._journal.record_donation(wallet.address, current or destination, "conflict", text[:300])
             log.warning(
-                "%s… is already assigned to %s, not to the list's %s…; left as is (undo by hand to change)",
+                "%s… is already assigned to %s, which is not in the donation list; left as is "
+                "(`scavenger legacy report --reassign` moves it)",
                 wallet.address[:24],
                 current or "another address",
-                destination[:24],
             )
             return "conflict"
         if outcome is Outcome.RATE_LIMITED:
@@ -141,6 +180,21 @@ class Donor:
             f"{wallet.address[:24]}… -> {destination[:24]}… retried at the next donation pass",
         )
         return "retry"
+
+    async def reassign(self, wallet: Signer) -> str:
+        """Move ``wallet``'s rights to the list: undo (donate to self), then donate again. Only ever called on
+        the user's explicit request (``scavenger legacy report --reassign``)."""
+        try:
+            signature = wallet.sign(DONATION_MESSAGE.format(destination=wallet.address))
+            await self._api.donate_to(wallet.address, wallet.address, signature)
+            log.info("undid the donation assignment of %s…", wallet.address[:24])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if "no active donation assignment" not in message_of(exc).lower():
+                log.warning("undo for %s… failed: %s", wallet.address[:24], message_of(exc)[:200])
+                return "retry"
+        return await self.donate_one(wallet)
 
     async def run_pass(self, wallets: Sequence[Signer]) -> PassResult:
         result = PassResult()

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 JOURNAL_NAME = "journal.sqlite3"
 STATUS_INTERVAL = 10.0
 SHUTDOWN_GRACE = 3.0
+SETTLE_RECHECK = 5.0  # seconds between looks at an ambiguous INSTANCE_SLOT folder
 
 
 def journal_path(lease: SlotLease) -> Path:
@@ -150,7 +151,9 @@ class Miner:
     async def run(self) -> int:
         config = self.config
         try:
-            lease = await asyncio.to_thread(claim_slot, config.root, forced=config.instance_slot)
+            lease = await asyncio.to_thread(
+                claim_slot, config.root, forced=config.instance_slot, usable=self._usable
+            )
         except OSError as exc:
             # Typically a bind mount the container user cannot write: say which folder and why.
             raise SlotError(f"cannot claim a slot in {config.root.resolve()}: {exc.strerror or exc}") from exc
@@ -161,13 +164,58 @@ class Miner:
             lease.release()
             log.info("released slot %d", lease.number)
 
+    def _usable(self, lease: SlotLease) -> bool:
+        """Turn down a slot whose wallet folder is ambiguous, so the fleet keeps mining in other slots."""
+        from scavenger.wallet import kinds
+        from scavenger.wallet.errors import StoreError
+
+        try:
+            ambiguous = kinds.classify(lease.wallets_dir).kind == "ambiguous"
+        except StoreError:
+            return True  # a corrupt folder: the load reports it precisely
+        if ambiguous:
+            log.error("slot %d skipped: %s", lease.number, kinds.ambiguous_message(lease.wallets_dir))
+        return not ambiguous
+
+    async def _wait_until_settled(self, lease: SlotLease) -> bool:
+        """INSTANCE_SLOT names an ambiguous folder: say so and wait for `scavenger legacy settle` (exiting
+        would only make a restart policy loop). False if stopped first."""
+        from scavenger.wallet import kinds
+
+        message = kinds.ambiguous_message(lease.wallets_dir)
+        looks = 0
+        while kinds.classify(lease.wallets_dir).kind == "ambiguous":
+            if looks % 60 == 0:  # once at start, then every few minutes: clear without flooding the log
+                log.error("INSTANCE_SLOT=%d cannot be mined yet, waiting: %s", lease.number, message)
+            looks += 1
+            await _sleep_or_stop(self.stop, SETTLE_RECHECK)
+            if self.stop.is_set():
+                return False
+        log.info("slot %d settled: %s", lease.number, kinds.classify(lease.wallets_dir).reason)
+        return True
+
     async def _run_in_slot(self, lease: SlotLease) -> int:
         config = self.config
-        from scavenger.wallet.store import WalletStore
+        from scavenger.wallet import kinds
 
-        store = WalletStore(lease.wallets_dir, config.network)
-        wallets = await asyncio.to_thread(store.ensure, config.max_wallets)
-        log.info("%d wallet(s) in %s", len(wallets), lease.wallets_dir)
+        if config.instance_slot is not None and not await self._wait_until_settled(lease):
+            return 0
+        # MAX_WALLETS_PER_INSTANCE fills standard slots only: a legacy folder is mined as it is.
+        loaded = await asyncio.to_thread(
+            kinds.load_slot_wallets, lease.wallets_dir, config.network, ensure=config.max_wallets
+        )
+        wallets = loaded.wallets
+        if loaded.kind == "legacy":
+            log.info(
+                "slot %d is a legacy folder of the original program: mining its %d wallet(s) with their "
+                "enterprise addresses; no file in %s is changed and no wallet is added (this program's "
+                "records for it are in %s)",
+                lease.number,
+                len(wallets),
+                lease.wallets_dir,
+                lease.instance_dir,
+            )
+        log.info("%d %s wallet(s) in %s", len(wallets), loaded.kind, lease.wallets_dir)
         state = MinerState(
             instance_id=lease.instance_id, slot=lease.number, threads=config.threads, base_url=config.base_url
         )
@@ -375,8 +423,11 @@ class Miner:
         log.info(
             "donation list: %d address(es)%s",
             len(donation_list.addresses),
-            " (generated here; seeds in donate_list_seed.txt)" if donation_list.generated else "",
+            " (generated; seeds in donate_list_seed.txt)" if donation_list.generated else "",
         )
+        notice = donation_list.notice()
+        if notice:
+            log.warning("%s", notice)
         donor = Donor(api, journal, donation_list, registrar.register, state.health)
         while not self.stop.is_set():
             wanted.clear()

@@ -17,6 +17,7 @@ import os
 import socket
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,13 +238,15 @@ def claim_slot(
     forced: int | None = None,
     holder: Holder | None = None,
     wait_seconds: float = 30.0,
+    usable: Callable[[SlotLease], bool] | None = None,
 ) -> SlotLease:
     """Claim a slot under ``root``.
 
     Order: a forced slot (INSTANCE_SLOT) if given; else a free slot last held by this host (container
     hostnames survive `docker compose restart`, so a container gets its own wallets back); else the lowest
     free existing slot; else a new one after the highest. A forced slot still held by a dying predecessor is
-    waited for up to ``wait_seconds`` before giving up.
+    waited for up to ``wait_seconds`` before giving up. ``usable`` (not applied to a forced slot) may turn
+    down an existing slot once locked (e.g. an ambiguous wallet folder): it is released and the next tried.
     """
     me = holder or current_holder()
     root.mkdir(parents=True, exist_ok=True)
@@ -272,7 +275,9 @@ def claim_slot(
         with contextlib.suppress(_NotAFolder):  # replaced by a non-folder since listed: skip it
             lease = _try_lock(root, number, me)
             if lease is not None:
-                return lease
+                if usable is None or usable(lease):
+                    return lease
+                lease.release()
     # All existing slots are busy: take new numbers upwards; losing a race for one just moves to the next,
     # and a number taken by something that is not a folder (a stray file `config/1`) is skipped, not fatal.
     number = max([*existing, 0]) + 1

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from scavenger.sim.faults import ENDPOINTS, FaultRule, FaultSpecError
 from scavenger.sim.replies import nest_error
 from scavenger.sim.simulator import Simulator
+from scavenger.sim.store import Registration
 from scavenger.sim.timefmt import iso_ms
 
 
@@ -35,6 +36,19 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
             "state": str(sim.store.path),
             "endpoints": sorted(ENDPOINTS),
         }
+
+    @app.post("/_sim/registrations")
+    async def register_outside(request: Request) -> Response:
+        # An address registered by someone else, whose key we do not hold (e.g. the original program's
+        # author address), so that donations to it can be set up as they happened on the real server.
+        try:
+            body = await request.json()
+            address = str(body["address"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return nest_error(400, f"bad registration: {exc}")
+        at = iso_ms(sim.clock())
+        sim.store.add_registration(Registration(address, "00" * 32, "", {"registered_by": "_sim"}), at)
+        return JSONResponse({"address": address, "registered_at": at})
 
     @app.get("/_sim/faults")
     async def list_faults() -> dict[str, Any]:

@@ -170,6 +170,10 @@ class SimulatorHandle:
         rules: list[dict[str, Any]] = reply.json()["rules"]
         return rules
 
+    def register_outside(self, address: str) -> None:
+        """Register an address whose key the test does not hold (no signature check; /_sim only)."""
+        httpx.post(f"{self.url}/_sim/registrations", json={"address": address}, timeout=5.0).raise_for_status()
+
     def clear_faults(self) -> None:
         httpx.delete(f"{self.url}/_sim/faults", timeout=5.0).raise_for_status()
 

@@ -16,11 +16,10 @@ from typing import Any, TypeVar
 import click
 
 from scavenger import settings
-from scavenger.wallet import donate_list
+from scavenger.wallet import donate_list, kinds
 from scavenger.wallet.address import Network, parse_network
 from scavenger.wallet.errors import WalletError
 from scavenger.wallet.store import WalletStore, wallets_dir
-from scavenger.wallet.wallet import Wallet
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,6 +47,11 @@ class _Target:
     def store(self) -> WalletStore:
         return WalletStore(wallets_dir(self.root, self.slot), self.network)
 
+    def slot_wallets(self) -> list[Any]:
+        """The slot's wallets, standard or legacy, read without writing anything."""
+        loaded = kinds.load_slot_wallets(wallets_dir(self.root, self.slot), self.network, read_only=True)
+        return loaded.wallets
+
     def require_slot(self) -> None:
         """Reading a slot that does not exist is an error, not an empty list."""
         if not (self.root / str(self.slot)).is_dir():
@@ -60,9 +64,28 @@ def _target(config_dir: str | None, slot: int | None, network: str | None) -> _T
     return _Target(Path(values["ROOT_CONF_PATH"]), slot or 1, parse_network(values["CARDANO_NETWORK"]))
 
 
-def _public(line: int, wallet: Wallet) -> dict[str, Any]:
+LEGACY_EXPORT_NOTE = (
+    "These are legacy wallets of the original (whosbax) program: BIP39-seed Ed25519 keys with enterprise "
+    "addresses (addr1v...). Eternl, Lace and Yoroi cannot restore them from their words (they would show "
+    "other, empty addresses). Their rights move by consolidation instead: `scavenger mine` and "
+    "`scavenger donate` assign them to your donation list, `scavenger legacy report` shows where they are "
+    "assigned. See docs/migration.md."
+)
+
+
+def _public(line: int, wallet: Any) -> dict[str, Any]:
+    if wallet.kind == "legacy":
+        return {
+            "line": line,
+            "kind": "legacy",
+            "network": wallet.network,
+            "address": wallet.address,
+            "pubkey": wallet.pubkey_hex,
+            "path": "-",
+        }
     return {
         "line": line,
+        "kind": wallet.kind,
         "network": wallet.network,
         "account": wallet.account,
         "index": wallet.index,
@@ -114,7 +137,7 @@ def list_command(config_dir: str | None, slot: int | None, network: str | None, 
     def action() -> None:
         target = _target(config_dir, slot, network)
         target.require_slot()
-        wallets = target.store().load(read_only=True)
+        wallets = target.slot_wallets()
         rows = [_public(line, w) for line, w in enumerate(wallets, start=1)]
         if as_json:
             click.echo(json.dumps(rows, indent=1))
@@ -123,9 +146,9 @@ def list_command(config_dir: str | None, slot: int | None, network: str | None, 
             click.echo(f"no wallets in slot {target.slot}", err=True)
             return
         # Tab-separated with a header: readable, and `cut -f2` still gives the addresses.
-        click.echo("line\taddress\tpubkey\tpath")
+        click.echo("line\taddress\tpubkey\tpath\tkind")
         for row in rows:
-            click.echo(f"{row['line']}\t{row['address']}\t{row['pubkey']}\t{row['path']}")
+            click.echo(f"{row['line']}\t{row['address']}\t{row['pubkey']}\t{row['path']}\t{row['kind']}")
 
     _run(action)
 
@@ -179,22 +202,25 @@ def export_command(
 
     def action() -> None:
         target = _target(config_dir, slot, network)
+        wallets: list[Any]
         if donate_list:
             wallets = list(_load_donate_wallets(target.root, target.network))
         else:
             target.require_slot()
-            wallets = target.store().load(read_only=True)
+            wallets = target.slot_wallets()
         rows = []
         for number, w in enumerate(wallets, start=1):
             if line is not None and number != line:
                 continue
             row = _public(number, w)
-            if show_mnemonic:
+            if show_mnemonic and w.kind == "standard":
                 row["mnemonic"] = w.mnemonic
             rows.append(row)
+        if any(row["kind"] == "legacy" for row in rows):
+            click.echo(LEGACY_EXPORT_NOTE, err=True)
         if line is not None and not rows:
             raise click.ClickException(f"no wallet on line {line} (there are {len(wallets)})")
-        if show_mnemonic:
+        if show_mnemonic and any("mnemonic" in row for row in rows):
             click.echo(
                 "WARNING: the output contains secret mnemonics. Anyone who sees them controls these "
                 "wallets. Do not paste them into chats, tickets or logs.",
@@ -205,5 +231,5 @@ def export_command(
     _run(action)
 
 
-def _load_donate_wallets(config_dir: Path, network: Network) -> tuple[Wallet, ...]:
+def _load_donate_wallets(config_dir: Path, network: Network) -> tuple[Any, ...]:
     return donate_list.load(config_dir, network).wallets

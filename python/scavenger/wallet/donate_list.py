@@ -13,6 +13,11 @@ mnemonics to ``donate_list_seed.txt`` durably BEFORE publishing the list. Unlike
 
 The generated destination wallets must be registered before donations to them can succeed; the
 ``wallets`` field gives the miner what it needs to do that.
+
+A list the original program generated is read as it is: its ``donate_list_seed.txt`` mnemonics use the
+legacy derivation (``BIP39-seed[0:32]``, enterprise address), recognised by matching the list's addresses,
+so those destinations can be registered (the original never did) and used. Its last line is its author's
+address (``ORIGINAL_AUTHOR_ADDRESS``); the miner reports it and leaves it out (docs/migration.md).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scavenger.wallet import address as addr
-from scavenger.wallet import fsutil
+from scavenger.wallet import fsutil, legacy
 from scavenger.wallet.address import Network
 from scavenger.wallet.errors import AddressError, MnemonicError, StoreError
 from scavenger.wallet.wallet import Wallet
@@ -33,6 +38,11 @@ LIST_FILE = "donate_list.txt"
 SEED_FILE = "donate_list_seed.txt"
 LOCK_FILE = ".donate_list.lock"
 DEFAULT_COUNT = 3
+# The address the original program (whosbax/midnight-scavenger) appended to every list it generated; known
+# only to recognise it, never added by this program.
+ORIGINAL_AUTHOR_ADDRESS = (
+    "addr1q8cd35r4dcrl4k4prmqwjutyrl677xyjw7re82x6vm4t7vtmrd3ueldxpq74m47dtr03ppesr5ral6plt7acy5gjph5surek0h"
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,7 @@ class DonateList:
     """Destination addresses and the wallets we hold the mnemonics of (the generated ones)."""
 
     addresses: tuple[str, ...]
-    wallets: tuple[Wallet, ...]
+    wallets: tuple[Wallet | legacy.LegacyWallet, ...]
 
 
 def list_path(config_dir: Path | str) -> Path:
@@ -79,7 +89,10 @@ def _read_addresses(path: Path, network: Network) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(addresses))
 
 
-def _read_seed_wallets(path: Path, network: Network) -> tuple[Wallet, ...] | None:
+def _read_seed_wallets(
+    path: Path, network: Network, listed: tuple[str, ...] = ()
+) -> tuple[Wallet | legacy.LegacyWallet, ...] | None:
+    """The destination wallets of ``path``: standard, or legacy where that is the address the list holds."""
     data = fsutil.read_file(path)
     if data is None:
         return None
@@ -88,14 +101,19 @@ def _read_seed_wallets(path: Path, network: Network) -> tuple[Wallet, ...] | Non
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise StoreError(f"{path}: not UTF-8 text") from None
-    wallets: list[Wallet] = []
+    wallets: list[Wallet | legacy.LegacyWallet] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            wallets.append(Wallet.from_mnemonic(line, network))
+            wallet: Wallet | legacy.LegacyWallet = Wallet.from_mnemonic(line, network)
         except MnemonicError as exc:
             raise StoreError(f"{path}, line {number}: {exc}") from None
+        if wallet.address not in listed:
+            old = legacy.LegacyWallet(line, network, number)
+            if old.address in listed:
+                wallet = old  # the original program's derivation: the list names its enterprise address
+        wallets.append(wallet)
     if not wallets:
         raise StoreError(f"{path} exists but holds no mnemonic; it is left untouched")
     return tuple(wallets)
@@ -107,7 +125,7 @@ def load(config_dir: Path | str, network: Network | str) -> DonateList:
     addresses = _read_addresses(list_path(config_dir), net)
     if addresses is None:
         raise StoreError(f"{list_path(config_dir)} does not exist")
-    wallets = _read_seed_wallets(seed_path(config_dir), net) or ()
+    wallets = _read_seed_wallets(seed_path(config_dir), net, addresses) or ()
     return DonateList(addresses, wallets)
 
 
@@ -153,4 +171,12 @@ def _ensure(config_dir: Path, net: Network, count: int) -> DonateList:
         return load(config, net)
 
 
-__all__ = ["DEFAULT_COUNT", "LIST_FILE", "SEED_FILE", "DonateList", "ensure", "load"]
+__all__ = [
+    "DEFAULT_COUNT",
+    "LIST_FILE",
+    "ORIGINAL_AUTHOR_ADDRESS",
+    "SEED_FILE",
+    "DonateList",
+    "ensure",
+    "load",
+]

@@ -34,3 +34,9 @@ class StoreError(WalletError):
 
 class LegacyWalletError(StoreError):
     """The folder was written by the seed program's non-standard derivation (whosbax)."""
+
+
+class AmbiguousWalletsError(StoreError):
+    """A ``seeds.txt`` this program did not write, without ``keys.hex``: its words could mean either the
+    original program's legacy keys or standard CIP-1852 wallets (different addresses). Nothing is derived
+    until ``scavenger legacy settle`` records which."""

@@ -2,8 +2,8 @@
 
 That program used ``BIP39_seed(mnemonic)[0:32]`` as a plain RFC 8032 Ed25519 seed and registered the
 enterprise address of it. No CIP-1852 wallet (Eternl, Lace, Yoroi) can restore those keys from the words,
-so we never generate them; we only detect them to give users a precise error instead of silently
-deriving *other* (unregistered) addresses from their old ``seeds.txt``.
+so we never generate them. We read them (never write them) so that the wallets the original program
+registered keep being mined and can consolidate their rights into restorable wallets (docs/migration.md).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class LegacyWallet:
     """
 
     __slots__ = ("_seed", "address", "line", "network", "pubkey_hex")
+    kind = "legacy"
 
     def __init__(self, words: str, network: Network, line: int = 0) -> None:
         self._seed = legacy_seed(words)
@@ -80,27 +81,31 @@ class LegacyWallet:
         return cip8.sign(raw, payload, lambda data: bytes(key.sign(data).signature)).hex()
 
 
-def load_legacy_folder(directory: Path | str, network: Network) -> list[LegacyWallet]:
-    """Read a legacy ``seeds.txt`` + ``keys.hex`` pair (read-only) and check every key line.
+def load_legacy_folder(
+    directory: Path | str, network: Network, *, require_keys: bool = True
+) -> list[LegacyWallet]:
+    """Read a legacy ``seeds.txt`` (+ ``keys.hex``) read-only and check every key line against its mnemonic.
 
-    Raises StoreError naming the file and line if a line is not a mnemonic or its key does not match.
+    ``require_keys=False`` accepts a ``seeds.txt`` alone, for a folder recorded as legacy by
+    ``scavenger legacy settle``. Raises StoreError naming the file and line if a line is not a mnemonic or
+    its key does not match. Nothing is ever written, created or chmod-ed here.
     """
     folder = Path(directory)
     seeds_data = fsutil.read_file(folder / "seeds.txt")
     keys_data = fsutil.read_file(folder / "keys.hex")
-    if seeds_data is None or keys_data is None:
+    if seeds_data is None or (keys_data is None and require_keys):
         raise StoreError(f"{folder}: a legacy folder needs both seeds.txt and keys.hex")
     seeds = [line for line in seeds_data.decode("utf-8", "replace").splitlines() if line.strip()]
-    keys = [line for line in keys_data.decode("utf-8", "replace").splitlines() if line.strip()]
-    if len(seeds) != len(keys):
+    keys = [line for line in (keys_data or b"").decode("utf-8", "replace").splitlines() if line.strip()]
+    if keys_data is not None and len(seeds) != len(keys):
         raise StoreError(f"{folder}: seeds.txt has {len(seeds)} lines but keys.hex has {len(keys)}")
     wallets = []
-    for number, (words, key_line) in enumerate(zip(seeds, keys, strict=True), start=1):
+    for number, words in enumerate(seeds, start=1):
         try:
             bip39.to_entropy(words)
         except MnemonicError as exc:
             raise StoreError(f"{folder / 'seeds.txt'}, line {number}: {exc}") from None
-        if not is_legacy_key_line(words, key_line):
+        if keys_data is not None and not is_legacy_key_line(words, keys[number - 1]):
             raise StoreError(
                 f"{folder / 'keys.hex'}, line {number}: not the legacy key of seeds.txt line {number}"
             )

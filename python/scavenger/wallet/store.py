@@ -25,7 +25,13 @@ from pathlib import Path
 from scavenger.wallet import address as addr
 from scavenger.wallet import bip39, fsutil, legacy
 from scavenger.wallet.address import Network
-from scavenger.wallet.errors import LegacyWalletError, MnemonicError, StoreError, WalletError
+from scavenger.wallet.errors import (
+    AmbiguousWalletsError,
+    LegacyWalletError,
+    MnemonicError,
+    StoreError,
+    WalletError,
+)
 from scavenger.wallet.wallet import Wallet
 
 log = logging.getLogger(__name__)
@@ -103,6 +109,7 @@ class WalletStore:
         """
         if not self.directory.exists():
             return []
+        self._check_kind()
         if read_only:
             with self._read_locked():
                 return self._load_locked(read_only=True)
@@ -113,6 +120,7 @@ class WalletStore:
         """The first ``count`` wallets, generating and durably storing the missing ones first."""
         if count < 0:
             raise ValueError(f"count must be >= 0, got {count}")
+        self._check_kind()
         with self._locked():
             wallets = self._load_locked()
             missing = count - len(wallets)
@@ -124,6 +132,7 @@ class WalletStore:
         """Generate ``count`` new wallets after the existing ones; returns only the new ones."""
         if count < 1:
             raise ValueError(f"count must be >= 1, got {count}")
+        self._check_kind()
         with self._locked():
             wallets = self._load_locked()
             new = [Wallet.generate(self.network) for _ in range(count)]
@@ -132,6 +141,7 @@ class WalletStore:
     def add(self, mnemonic: str, account: int = 0, index: int = 0) -> Wallet:
         """Import an existing mnemonic (checked) as a new wallet; refuses a duplicate."""
         wallet = Wallet.from_mnemonic(mnemonic, self.network, account, index)
+        self._check_kind()
         with self._locked():
             wallets = self._load_locked()
             for line, existing in enumerate(wallets, start=1):
@@ -140,6 +150,28 @@ class WalletStore:
             return self._append(wallets, [wallet])[-1]
 
     # ---- internals --------------------------------------------------------------------------------
+
+    def _check_kind(self) -> None:
+        """Refuse a legacy or ambiguous folder BEFORE locking: the lock file and the permission tightening
+        would already write into a folder this program must leave as it is."""
+        from scavenger.wallet import kinds  # kinds builds on this module
+
+        if self.directory.is_symlink() or not self.directory.is_dir():
+            return  # nothing to classify; _locked() refuses or creates it with a precise message
+        found = kinds.classify(self.directory)
+        if found.kind == "ambiguous":
+            raise AmbiguousWalletsError(kinds.ambiguous_message(self.directory))
+        if found.kind == "legacy":
+            raise LegacyWalletError(self._legacy_message())
+
+    def _legacy_message(self) -> str:
+        return (
+            f"{self.directory} is a legacy folder of the original (whosbax) miner: its wallets use "
+            "BIP39-seed Ed25519 keys and enterprise addresses that Eternl/Lace cannot restore. This program "
+            "mines and consolidates them as they are (`scavenger mine`, `scavenger donate`) but never adds a "
+            "wallet to that folder or changes a file in it; use another slot for new wallets. See "
+            "docs/migration.md."
+        )
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -265,14 +297,7 @@ class WalletStore:
 
     def _refuse_legacy(self, seeds: list[str], keys: list[str]) -> None:
         if len(keys[0]) == 64 and legacy.is_legacy_key_line(seeds[0], keys[0]):
-            first = legacy.legacy_key(seeds[0], self.network).enterprise_address
-            raise LegacyWalletError(
-                f"{self.directory} was written by the legacy whosbax miner: its {KEYS_FILE} holds BIP39-seed "
-                f"Ed25519 keys (enterprise addresses such as {first}) that Eternl/Lace cannot restore from "
-                f"these words. This program will not touch that folder; keep it as it is (it holds your "
-                f"registered wallets) and use another slot; scavenger.wallet.legacy.load_legacy_folder can "
-                f"still sign with those keys. See docs/wallet.md, 'Legacy folders'."
-            )
+            raise LegacyWalletError(self._legacy_message())
 
     def _append(self, existing: list[Wallet], new: list[Wallet]) -> list[Wallet]:
         old_bytes, old_seeds = self._read_seeds()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from scavenger.wallet import address as addr
 from scavenger.wallet import bip39, cip8, hd
@@ -21,6 +21,7 @@ class Wallet:
     read ``.mnemonic`` only to write it to the store or to show it on explicit request.
     """
 
+    kind: ClassVar[str] = "standard"  # as opposed to the original program's LegacyWallet
     mnemonic: str = field(repr=False)
     network: Network
     account: int
