@@ -1,4 +1,4 @@
-"""Slot folder kinds (standard / legacy / ambiguous) and the original program's donation list, on real files."""
+"""Slot folder kinds (standard / legacy / ambiguous) and the original program's donation list, real files."""
 
 from __future__ import annotations
 

@@ -172,7 +172,8 @@ class SimulatorHandle:
 
     def register_outside(self, address: str) -> None:
         """Register an address whose key the test does not hold (no signature check; /_sim only)."""
-        httpx.post(f"{self.url}/_sim/registrations", json={"address": address}, timeout=5.0).raise_for_status()
+        reply = httpx.post(f"{self.url}/_sim/registrations", json={"address": address}, timeout=5.0)
+        reply.raise_for_status()
 
     def clear_faults(self) -> None:
         httpx.delete(f"{self.url}/_sim/faults", timeout=5.0).raise_for_status()
