@@ -18,8 +18,9 @@ from scavenger.miner.state import ChallengeState, CurrentWork, MinerState, Walle
 from scavenger.miner.view import render, status_line
 from scavenger.sim.testing import running_simulator
 from scavenger.wallet import Wallet
+from scavenger.wallet.errors import StoreError
 
-from .conftest import SIM_OPTIONS
+from .conftest import SIM_OPTIONS, query
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,53 @@ def test_donation_conflict_is_reported_not_overwritten(tmp_path: Path) -> None:
     with running_simulator(tmp_path / "sim", challenge_period=60, **SIM_OPTIONS) as sim:
         result = asyncio.run(scenario(sim.url))
     assert result == [wallet.address]  # reported once, then left alone
-    assert journal.donations()[wallet.address][1] == "conflict"
+    # The journal keeps where the rights are (named by the 409), for `scavenger legacy report`.
+    assert journal.donations()[wallet.address] == (other.address, "conflict")
+
+
+@pytest.mark.timeout(60)
+def test_assignment_to_another_list_entry_counts_as_done_and_reassign_moves_the_rest(tmp_path: Path) -> None:
+    kept, moved, first, second, outside = (Wallet.generate("mainnet") for _ in range(5))
+    journal = Journal(tmp_path / "journal.sqlite3")
+    state = MinerState("miner-1", 1, 1, "")
+
+    async def scenario(url: str) -> dict[str, str]:
+        async with ScavengerClient(url) as api:
+            registrar = Registrar(api, journal, state, asyncio.Event(), lambda _a: None)
+            for w in (kept, moved, first, second, outside):
+                await registrar.register(w)
+            for wallet, destination in ((kept, second), (moved, outside)):
+                message = f"Assign accumulated Scavenger rights to: {destination.address}"
+                await api.donate_to(destination.address, wallet.address, wallet.sign(message))
+            listing = DonationList([first.address, second.address], {}, False)
+            donor = Donor(api, journal, listing, registrar.register)
+            result = await donor.run_pass([kept, moved])
+            assert result.done == [kept.address] and result.conflicts == [moved.address]
+            assert await donor.reassign(moved) == "done"
+            return {w.address: journal.donations()[w.address][0] for w in (kept, moved)}
+
+    with running_simulator(tmp_path / "sim", challenge_period=60, **SIM_OPTIONS) as sim:
+        assigned = asyncio.run(scenario(sim.url))
+        rows = dict(query(sim.state_path, "SELECT original, destination FROM donations"))
+    assert assigned[kept.address] == second.address == rows[kept.address]  # in the list: left, done
+    assert assigned[moved.address] in (first.address, second.address)
+    assert rows[moved.address] == assigned[moved.address]
+
+
+def test_original_author_address_is_left_out_unless_tip_address_names_it(tmp_path: Path) -> None:
+    from scavenger.miner.donate import load_donation_list
+    from scavenger.wallet.donate_list import ORIGINAL_AUTHOR_ADDRESS as author
+
+    mine = Wallet.generate("mainnet").address
+    (tmp_path / "donate_list.txt").write_text(f"{mine}\n{author}")
+    listing = load_donation_list(tmp_path, "mainnet", None)
+    assert listing.addresses == [mine] and listing.left_out == [author]
+    assert "NOT used" in (listing.notice() or "") and "TIP_ADDRESS" in (listing.notice() or "")
+    kept = load_donation_list(tmp_path, "mainnet", author)
+    assert kept.addresses == [mine, author] and kept.left_out == []
+    (tmp_path / "donate_list.txt").write_text(author)
+    with pytest.raises(StoreError, match="only the original author"):
+        load_donation_list(tmp_path, "mainnet", None)
 
 
 def test_render_shows_rates_progress_and_wallets() -> None:

@@ -171,8 +171,10 @@ class Miner:
 
         try:
             ambiguous = kinds.classify(lease.wallets_dir).kind == "ambiguous"
-        except StoreError:
-            return True  # a corrupt folder: the load reports it precisely
+        except StoreError as exc:
+            # e.g. a mistyped wallet_kind.txt: say why and keep mining elsewhere rather than exit in a loop
+            log.error("slot %d skipped: %s", lease.number, exc)
+            return False
         if ambiguous:
             log.error("slot %d skipped: %s", lease.number, kinds.ambiguous_message(lease.wallets_dir))
         return not ambiguous
