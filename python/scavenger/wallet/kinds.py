@@ -91,8 +91,13 @@ def _first_key_line(data: bytes) -> str:
 def classify(wallets_dir: Path) -> FolderKind:
     """Read-only: no file or folder is created, changed or chmod-ed."""
     directory = Path(wallets_dir)
-    if fsutil.read_file(directory / SEEDS_FILE) is None:
+    try:  # existence and type only: the secret is not read here
+        seeds_mode = (directory / SEEDS_FILE).lstat().st_mode
+    except FileNotFoundError:
         return FolderKind("empty", "no seeds.txt yet")
+    if not stat.S_ISREG(seeds_mode):
+        # A symlink or fifo planted as seeds.txt: the store refuses it with its own precise message.
+        return FolderKind("standard", "seeds.txt is not a regular file")
     keys = fsutil.read_file(directory / KEYS_FILE)
     if keys is not None:
         first = _first_key_line(keys)

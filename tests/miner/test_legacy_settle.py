@@ -1,0 +1,50 @@
+"""`scavenger legacy settle` against the simulator: the API decides, or nothing is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scavenger.miner.config import load_config
+from scavenger.miner.legacy import SettleError, settle
+from scavenger.sim.testing import running_simulator
+from scavenger.wallet import Wallet, bip39, kinds
+from scavenger.wallet.legacy import LegacyWallet
+from scavenger.wallet.store import wallets_dir
+
+from .conftest import SIM_OPTIONS
+
+
+def _register(url: str, wallet: Wallet | LegacyWallet) -> None:
+    message = httpx.get(f"{url}/TandC", timeout=10).json()["message"]
+    path = f"register/{wallet.address}/{wallet.sign(message)}/{wallet.pubkey_hex}"
+    reply = httpx.post(f"{url}/{path}", timeout=10)
+    assert reply.status_code == 201, reply.text
+
+
+@pytest.mark.timeout(60)
+def test_settle_asks_the_api_and_records_only_a_clear_answer(tmp_path: Path) -> None:
+    root = tmp_path / "config"
+    words = {slot: bip39.generate() for slot in (1, 2, 3)}
+    for slot, text in words.items():
+        folder = wallets_dir(root, slot)
+        folder.mkdir(parents=True)
+        (folder / "seeds.txt").write_text(text)
+        os.chmod(folder / "seeds.txt", 0o644)
+    with running_simulator(tmp_path / "sim", challenge_period=60, **SIM_OPTIONS) as sim:
+        config = load_config({}, root=str(root), base_url=sim.url)
+        _register(sim.url, Wallet.from_mnemonic(words[1], "mainnet"))  # slot 1: a standard wallet's words
+        _register(sim.url, LegacyWallet(words[2], "mainnet"))  # slot 2: the original program's
+        assert "recorded 'standard'" in asyncio.run(settle(config, 1))
+        assert "recorded 'legacy'" in asyncio.run(settle(config, 2))
+        with pytest.raises(SettleError, match="neither the legacy") as info:
+            asyncio.run(settle(config, 3))  # slot 3: unknown to the server: no guess
+        assert words[3] not in str(info.value)
+        assert kinds.classify(wallets_dir(root, 3)).kind == "ambiguous"
+        assert "given with --kind" in asyncio.run(settle(config, 3, "legacy"))
+    assert [kinds.classify(wallets_dir(root, s)).kind for s in (1, 2, 3)] == ["standard", "legacy", "legacy"]
+    assert sorted(os.listdir(wallets_dir(root, 2))) == ["seeds.txt"]  # the decision lives beside wallets/
