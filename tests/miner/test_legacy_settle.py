@@ -48,3 +48,32 @@ def test_settle_asks_the_api_and_records_only_a_clear_answer(tmp_path: Path) -> 
         assert "given with --kind" in asyncio.run(settle(config, 3, "legacy"))
     assert [kinds.classify(wallets_dir(root, s)).kind for s in (1, 2, 3)] == ["standard", "legacy", "legacy"]
     assert sorted(os.listdir(wallets_dir(root, 2))) == ["seeds.txt"]  # the decision lives beside wallets/
+
+
+def test_the_miner_skips_ambiguous_and_damaged_legacy_slots(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from scavenger.miner.runner import Miner
+    from scavenger.miner.slots import claim_slot
+    from scavenger.wallet import legacy
+
+    root = tmp_path / "config"
+    good = [bip39.generate(), bip39.generate()]
+    layout = {
+        1: ([bip39.generate()], None),  # ambiguous: seeds.txt only
+        2: (good, good[:1]),  # damaged: keys.hex lost a line
+        3: (good, good),  # a sound legacy slot
+    }
+    for slot, (seeds, keys) in layout.items():
+        folder = wallets_dir(root, slot)
+        folder.mkdir(parents=True)
+        (folder / "seeds.txt").write_text("\n".join(seeds))
+        if keys is not None:
+            (folder / "keys.hex").write_text("\n".join(legacy.legacy_seed(w).hex() for w in keys))
+    before = {s: sorted(os.listdir(wallets_dir(root, s))) for s in layout}
+    miner = Miner(load_config({}, root=str(root)))
+    with claim_slot(root, usable=miner._usable) as lease:
+        assert lease.number == 3
+    assert "slot 1 skipped" in caplog.text and "scavenger legacy settle" in caplog.text
+    assert "slot 2 skipped" in caplog.text and "keys.hex has 1" in caplog.text
+    assert {s: sorted(os.listdir(wallets_dir(root, s))) for s in layout} == before

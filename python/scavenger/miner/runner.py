@@ -165,12 +165,17 @@ class Miner:
             log.info("released slot %d", lease.number)
 
     def _usable(self, lease: SlotLease) -> bool:
-        """Turn down a slot whose wallet folder is ambiguous, so the fleet keeps mining in other slots."""
+        """Turn down a slot whose wallet folder is ambiguous (or unreadable), so the fleet keeps mining in
+        other slots instead of one process exiting (and being restarted) on it forever."""
         from scavenger.wallet import kinds
         from scavenger.wallet.errors import StoreError
 
         try:
-            ambiguous = kinds.classify(lease.wallets_dir).kind == "ambiguous"
+            kind = kinds.classify(lease.wallets_dir).kind
+            if kind == "legacy":
+                # Checked here (cheap, read-only) so a damaged legacy folder is skipped, not an exit loop.
+                kinds.load_slot_wallets(lease.wallets_dir, self.config.network, read_only=True)
+            ambiguous = kind == "ambiguous"
         except StoreError as exc:
             # e.g. a mistyped wallet_kind.txt: say why and keep mining elsewhere rather than exit in a loop
             log.error("slot %d skipped: %s", lease.number, exc)
