@@ -196,7 +196,7 @@ def test_original_config_tree_is_mined_consolidated_settled_and_reassigned(
 
         listing = _scavenger(root, sim.url, "wallet", "list", "--slot", "2")
         assert listing.returncode == 0, listing.stderr
-        assert [x.split("\t")[1] for x in listing.stdout.splitlines()] == ["legacy", "legacy"]
+        assert [x.split("\t")[-1] for x in listing.stdout.splitlines()[1:]] == ["legacy", "legacy"]
 
         for miner in (a, b, c):
             assert miner.terminate() == 0
