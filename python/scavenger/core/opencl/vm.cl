@@ -47,6 +47,24 @@ void state_update_byte(State* s, uchar x) {
     s->n += 1;
 }
 
+// PD absorbs one 20-byte instruction (n is a multiple of 4). The block fills up at most once on the
+// way, so there is one compression site (rather than one per half-word).
+void state_update_instr(State* s, const uint u[5]) {
+    uint pos = (uint)(s->n & 127) >> 2;
+    uint split = 5;  // half-words written before the block is compressed (5: no compression)
+    if (s->n > 0 && pos == 0) {
+        split = 0;  // a full block is waiting for more data
+    } else if (pos + 5 > 32) {
+        split = 32 - pos;
+    }
+    for (uint k = 0; k < split; k++) s->b.u[pos + k] = u[k];
+    if (split < 5) {
+        compress_words(s->h, s->b.w, s->n + 4 * split, 0);
+        for (uint k = split; k < 5; k++) s->b.u[k - split] = u[k];
+    }
+    s->n += 20;
+}
+
 // Finalizes a copy (the state keeps absorbing): the block beyond the absorbed bytes is zeroed.
 void state_peek(const State* s, ulong out[8]) {
     uint inb = s->n == 0 ? 0 : (uint)(((s->n - 1) & 127) + 1);
@@ -95,31 +113,43 @@ void chain_start(Chain* c, const ulong v1[8], uint len) {
     c->rem = len - 32;
 }
 
-uint chain_next_u32(Chain* c) {
-    if (c->pos == c->avail) {
-        if (c->rem > 64) {
-            b512_64(c->v.w);
-            c->avail = 8;
-            c->rem -= 32;
-        } else if (c->rem == 64) {
-            b512_64(c->v.w);
-            c->avail = 16;
-            c->rem = 0;
-        } else {
-            // Tail of another length (nb_instrs not a multiple of 8): BLAKE2b with outlen = rem.
-            ulong m[16];
-            for (int i = 0; i < 8; i++) {
-                m[i] = c->v.w[i];
-                m[i + 8] = 0;
-            }
-            init_state(c->v.w, c->rem);
-            compress_words(c->v.w, m, 64, 1);
-            c->avail = c->rem / 4;
-            c->rem = 0;
-        }
-        c->pos = 0;
+// The next step of the chain, one compression: B512(V) while more than 64 bytes remain, else the
+// tail, a BLAKE2b with outlen = rem (64 in every H' the VM runs but the program of an nb_instrs
+// that is not a multiple of 8).
+void chain_refill(Chain* c) {
+    ulong m[16];
+    for (int i = 0; i < 8; i++) {
+        m[i] = c->v.w[i];
+        m[i + 8] = 0;
     }
+    init_state(c->v.w, c->rem >= 64 ? 64 : c->rem);
+    compress_words(c->v.w, m, 64, 1);
+    if (c->rem > 64) {
+        c->avail = 8;
+        c->rem -= 32;
+    } else {
+        c->avail = c->rem / 4;
+        c->rem = 0;
+    }
+    c->pos = 0;
+}
+
+uint chain_next_u32(Chain* c) {
+    if (c->pos == c->avail) chain_refill(c);
     return c->v.u[c->pos++];
+}
+
+// One instruction's 5 half-words. A step gives at least 8, so at most one refill (one compression
+// site in the hot loop, whatever the compiler unrolls).
+void chain_take5(Chain* c, uint out[5]) {
+    uint k = 0;
+    uint have = c->avail - c->pos;
+    for (; k < 5 && k < have; k++) out[k] = c->v.u[c->pos + k];
+    c->pos += k;
+    if (k < 5) {
+        chain_refill(c);
+        for (; k < 5; k++) out[k] = c->v.u[c->pos++];
+    }
 }
 
 ulong chain_next_u64(Chain* c) {
@@ -285,11 +315,8 @@ void exec(Vm* vm, __global const ulong* window, uint nb_chunks, uint u0, uint u1
         result = h[op - 248];
     }
     vm->regs[r3] = result;
-    state_update_u32(&vm->pd, u0);
-    state_update_u32(&vm->pd, u1);
-    state_update_u32(&vm->pd, u2);
-    state_update_u32(&vm->pd, u3);
-    state_update_u32(&vm->pd, u4);
+    uint instr[5] = {u0, u1, u2, u3, u4};
+    state_update_instr(&vm->pd, instr);
 }
 
 #else
@@ -463,11 +490,8 @@ void exec(Vm* vm, __global const ulong* window, uint nb_chunks, uint u0, uint u1
         result = hashed[op - 248];
     }
     vm->regs[r3] = result;
-    state_update_u32(&vm->pd, u0);
-    state_update_u32(&vm->pd, u1);
-    state_update_u32(&vm->pd, u2);
-    state_update_u32(&vm->pd, u3);
-    state_update_u32(&vm->pd, u4);
+    uint instr[5] = {u0, u1, u2, u3, u4};
+    state_update_instr(&vm->pd, instr);
 }
 
 #endif
@@ -536,12 +560,9 @@ void ashmaize(ulong out[8], __global const ulong* window, uint nb_chunks,
         Chain prog;
         chain_start(&prog, v1, 20 * nb_instrs);
         for (uint j = 0; j < nb_instrs; j++) {
-            uint u0 = chain_next_u32(&prog);
-            uint u1 = chain_next_u32(&prog);
-            uint u2 = chain_next_u32(&prog);
-            uint u3 = chain_next_u32(&prog);
-            uint u4 = chain_next_u32(&prog);
-            exec(&vm, window, nb_chunks, u0, u1, u2, u3, u4);
+            uint u[5];
+            chain_take5(&prog, u);
+            exec(&vm, window, nb_chunks, u[0], u[1], u[2], u[3], u[4]);
         }
         mixing(&vm, lc);
     }
