@@ -41,12 +41,13 @@ def test_config_from_seed_environment() -> None:
            "STATS_BEARER_TOKEN": "s3cret-token", "CONTAINER_PREFIX": "CTN_PREFIX", "INSTANCE_SLOT": "3"}
     config = ReporterConfig.from_env(env)
     assert config.enabled and config.interval == 10.0 and config.default_miner_id == "miner-3"
-    assert config.container_id == f"CTN_PREFIX/{socket.gethostname()}"
+    assert config.container_id == f"CTN_PREFIX/miner-3@{socket.gethostname()}"
     # Stable across restarts: the same environment on the same host gives the same id.
     assert ReporterConfig.from_env(env).container_id == config.container_id
     assert "s3cret-token" not in repr(config)
     assert default_container_id({"STATS_CONTAINER_ID": "rack-2/box-9"}) == "rack-2/box-9"
     assert default_container_id({}, hostname="h1") == "h1"
+    assert default_container_id({}, hostname="h1", slot=2) == "miner-2@h1"
     with pytest.raises(ValueError, match="STATS_BEARER_TOKEN is empty"):
         ReporterConfig.from_env({**env, "STATS_BEARER_TOKEN": ""})
     with pytest.raises(ValueError, match="STATS_REPORT_INTERVAL"):

@@ -331,7 +331,7 @@ class Miner:
         self._spawn(registrar.run(), "registrar")
         self._spawn(poller.run(), "challenge poller")
         self._spawn(submitter.run(), "submitter")
-        self._spawn(self._refresh_loop(journal, state), "state refresh")
+        self._spawn(self._refresh_loop(journal, state, reporter), "state refresh")
         rates_every = min(3600.0, 10 * config.poll_interval)
         self._spawn(_rates_loop(api, state, stop, rates_every), "work_to_star_rate")
         self._spawn(run_view(state, stop, self.console, STATUS_INTERVAL), "view")
@@ -398,9 +398,10 @@ class Miner:
             if counts is not None:
                 ws.found, ws.accepted, ws.pending = counts.found, counts.accepted, counts.pending
 
-    async def _refresh_loop(self, journal: Journal, state: MinerState) -> None:
+    async def _refresh_loop(self, journal: Journal, state: MinerState, reporter: Any) -> None:
         while not self.stop.is_set():
             self._refresh(journal, state)
+            reporter.record_progress(state.instance_id, progress_fields(state))
             await _sleep_or_stop(self.stop, 1.0)
 
     async def _donation_loop(
@@ -450,6 +451,25 @@ class Miner:
             # A new registration wakes this loop at once; server-side failures wait for the next pass.
             delay = min(60.0, config.donate_interval) if result.rate_limited else config.donate_interval
             await _wait_either(self.stop, wanted, delay)
+
+
+def progress_fields(state: MinerState) -> dict[str, Any]:
+    """What the stats reporter sends to /insert_progress: the journal's cumulative counts, the estimate
+    and the newest challenge this miner knows."""
+    from scavenger.miner.earnings import estimate
+
+    c = state.counts
+    newest = max(state.challenges, key=lambda ch: ch.deadline, default=None)
+    return {
+        "solutions_found": c.found,
+        "solutions_accepted": c.accepted,
+        "solutions_pending": c.pending,
+        "solutions_expired": c.expired,
+        "receipts": state.receipts,
+        "estimated_star": estimate(state.receipts_by_day, state.rates).star,
+        "last_challenge_id": newest.challenge_id if newest else None,
+        "last_difficulty": newest.difficulty if newest else None,
+    }
 
 
 async def _rates_loop(api: Any, state: MinerState, stop: asyncio.Event, interval: float) -> None:

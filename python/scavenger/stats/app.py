@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.datastructures import Headers
@@ -26,8 +26,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from scavenger.miner.book import export_document, parse_entries
 from scavenger.stats import db
 from scavenger.stats.config import BackendConfig
+from scavenger.stats.metrics import BackendMetrics, RequestCounter, route_paths
 from scavenger.stats.migrations import migrate
-from scavenger.stats.models import ApiReturnIn, StatIn
+from scavenger.stats.models import ApiReturnIn, ProgressIn, StatIn
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
@@ -35,7 +36,7 @@ _RETRY_AFTER = "5"
 # A full batch of 5000 stat rows is about 1.5 MiB of JSON; the cap leaves room for large API payloads
 # and bounds what one authenticated request can make the server hold (docs/stats.md).
 MAX_BODY_BYTES = 32 << 20
-WRITE_PATHS = frozenset({"/insert_stat", "/insert_api_return"})
+WRITE_PATHS = frozenset({"/insert_stat", "/insert_api_return", "/insert_progress"})
 READ_PREFIX = "/api/"
 
 
@@ -44,6 +45,7 @@ class _State:
         self.config = config
         self.pool: AsyncConnectionPool[Any] | None = None
         self.migrated = False
+        self.metrics = BackendMetrics(lambda: self.migrated)
 
 
 class _TokenGate:
@@ -176,6 +178,8 @@ def create_app(config: BackendConfig) -> FastAPI:
         max_body_size=MAX_BODY_BYTES,
     )
     app.add_middleware(_TokenGate, config=config)
+    paths: set[str] = set()
+    app.add_middleware(RequestCounter, metrics=state.metrics, routes=lambda: paths)
 
     @app.exception_handler(db.DatabaseUnavailable)
     async def _db_down(request: Request, exc: db.DatabaseUnavailable) -> JSONResponse:
@@ -221,14 +225,27 @@ def create_app(config: BackendConfig) -> FastAPI:
         """One hash-rate sample (seed body) or a JSON array of them, stored in one transaction."""
         rows = body if isinstance(body, list) else [body]
         check_batch(len(rows))
-        return {"inserted": await db.insert_stats(pool, rows)}
+        inserted = await db.insert_stats(pool, rows)
+        state.metrics.inserted("stats", inserted)
+        return {"inserted": inserted}
 
     @app.post("/insert_api_return", dependencies=[Depends(require_write)], tags=["ingest"])
     async def insert_api_return(body: ApiReturnIn | list[ApiReturnIn], pool: Pool) -> dict[str, int]:
         """One API reply record (seed body) or a JSON array of them, stored in one transaction."""
         rows = body if isinstance(body, list) else [body]
         check_batch(len(rows))
-        return {"inserted": await db.insert_api_returns(pool, rows)}
+        inserted = await db.insert_api_returns(pool, rows)
+        state.metrics.inserted("api_return", inserted)
+        return {"inserted": inserted}
+
+    @app.post("/insert_progress", dependencies=[Depends(require_write)], tags=["ingest"])
+    async def insert_progress(body: ProgressIn | list[ProgressIn], pool: Pool) -> dict[str, int]:
+        """A miner's cumulative solutions, receipts and estimate (or an array of them), one transaction."""
+        rows = body if isinstance(body, list) else [body]
+        check_batch(len(rows))
+        inserted = await db.insert_progress(pool, rows)
+        state.metrics.inserted("miner_progress", inserted)
+        return {"inserted": inserted}
 
     @app.get("/health", tags=["service"])
     async def health() -> JSONResponse:
@@ -295,9 +312,57 @@ def create_app(config: BackendConfig) -> FastAPI:
         entries, _rejected = parse_entries(seen, time.time(), "backend")
         return export_document(entries)
 
+    Bucket = Annotated[int, Query(ge=5, le=86_400, description="bucket width, seconds")]
+
+    def check_buckets(minutes: int, bucket: int) -> None:
+        if minutes * 60 // bucket > 2000:
+            raise HTTPException(422, f"{minutes} min in {bucket} s buckets is more than 2000 buckets")
+
+    @app.get("/api/miners", dependencies=read, tags=["read"])
+    async def miners(pool: Pool) -> list[dict[str, Any]]:
+        """Every miner: state ``up``/``down`` (down: no report for 3 of its report intervals), last report,
+        since when it is down, last rate, latest solutions/receipts/estimate, API errors in 15 min."""
+        return await db.fetch(pool, db.MINERS)
+
+    @app.get("/api/earnings/summary", dependencies=read, tags=["read"])
+    async def earnings_summary(pool: Pool) -> dict[str, Any]:
+        """Latest cumulative counts of every miner summed, and the last challenge and difficulty seen."""
+        rows = await db.fetch(pool, db.EARNINGS)
+        return rows[0]
+
+    @app.get("/api/earnings/series", dependencies=read, tags=["read"])
+    async def earnings_series(
+        pool: Pool, minutes: Minutes = 60, bucket: Bucket = 60, group: db.Group = "total"
+    ) -> list[dict[str, Any]]:
+        """Accepted solutions, receipts and estimated STAR over time (carried forward), per group."""
+        check_buckets(minutes, bucket)
+        return await db.fetch(pool, db.progress_series_query(group), {"minutes": minutes, "bucket": bucket})
+
+    @app.get("/api/api-returns/errors-series", dependencies=read, tags=["read"])
+    async def api_error_series(
+        pool: Pool, minutes: Minutes = 60, bucket: Bucket = 60
+    ) -> list[dict[str, Any]]:
+        """Non-2xx API replies per time bucket, per miner and status."""
+        check_buckets(minutes, bucket)
+        return await db.fetch(pool, db.API_ERROR_SERIES, {"minutes": minutes, "bucket": bucket})
+
+    @app.get("/api/api-returns/errors-by-miner", dependencies=read, tags=["read"])
+    async def api_errors_by_miner(pool: Pool, minutes: Minutes = 60) -> list[dict[str, Any]]:
+        """Non-2xx API replies over the window per miner, endpoint and status."""
+        return await db.fetch(pool, db.API_ERRORS_BY_MINER, {"minutes": minutes})
+
+    @app.get("/metrics", dependencies=read, tags=["service"])
+    async def metrics() -> Response:
+        """Prometheus text format: rows stored per table, requests by route and status, database up,
+        process collectors (same token as the read API, or none with STATS_PUBLIC_READ)."""
+        reachable = state.pool is not None and await db.ping(state.pool)
+        body, content_type = state.metrics.render(reachable)
+        return Response(body, media_type=content_type)
+
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    paths.update(route_paths(app))
     return app

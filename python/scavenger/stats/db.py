@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from scavenger.stats.models import ApiReturnIn, StatIn
+from scavenger.stats.models import ApiReturnIn, ProgressIn, StatIn
 
 Group = Literal["total", "container", "miner"]
 
@@ -32,6 +32,13 @@ _INSERT_API = (
     "INSERT INTO api_return (container_id, miner_id, wallet_addr, endpoint, url, timestamp,"
     " payload, api_response, description, status)"
     " VALUES (%s, %s, %s, %s, %s, COALESCE(%s, NOW()), %s, %s, %s, %s)"
+)
+
+
+_INSERT_PROGRESS = (
+    "INSERT INTO miner_progress (container_id, miner_id, timestamp, solutions_found, solutions_accepted,"
+    " solutions_pending, solutions_expired, receipts, estimated_star, last_challenge_id, last_difficulty)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -72,6 +79,20 @@ async def insert_api_returns(pool: AsyncConnectionPool[Any], rows: Sequence[ApiR
         [
             (r.container_id, r.miner_id, r.wallet_addr, r.endpoint, r.url, r.timestamp,
              _jsonb(r.payload), _jsonb(r.api_response), r.description, r.status)
+            for r in rows
+        ],
+    )
+    return len(rows)
+
+
+async def insert_progress(pool: AsyncConnectionPool[Any], rows: Sequence[ProgressIn]) -> int:
+    await _write(
+        pool,
+        _INSERT_PROGRESS,
+        [
+            (r.container_id, r.miner_id, r.timestamp, r.solutions_found, r.solutions_accepted,
+             r.solutions_pending, r.solutions_expired, r.receipts, r.estimated_star, r.last_challenge_id,
+             r.last_difficulty)
             for r in rows
         ],
     )
@@ -119,17 +140,134 @@ _PER_MINER_RECENT = f"""
     GROUP BY container_id, miner_id
 """
 
+# A miner is down when its last report is older than DOWN_AFTER_INTERVALS of its own report interval (the
+# measured interval_secs of its last row, 10 s when unknown, clamped to 1 s .. 1 h).
+DOWN_AFTER_INTERVALS = 3
+_LATEST = """
+    SELECT DISTINCT ON (container_id, miner_id) container_id, miner_id, timestamp AS last_report,
+           LEAST(GREATEST(COALESCE(interval_secs, 10), 1), 3600) AS report_interval_secs,
+           hash_rate AS last_hashrate_hs, version, uptime_secs
+    FROM stats_readable ORDER BY container_id, miner_id, timestamp DESC
+"""
+_STATE = f"""
+    SELECT l.*,
+           CASE WHEN l.last_report >= NOW() - make_interval(
+                    secs => {DOWN_AFTER_INTERVALS} * l.report_interval_secs)
+                THEN 'up' ELSE 'down' END AS state
+    FROM ({_LATEST}) l
+"""
+
 SUMMARY = f"""
-    WITH recent AS ({_PER_MINER_RECENT})
+    WITH recent AS ({_PER_MINER_RECENT}), st AS ({_STATE}),
+    up AS (
+        SELECT r.* FROM recent r JOIN st USING (container_id, miner_id) WHERE st.state = 'up'
+    )
     SELECT COALESCE(SUM(avg_hashrate_hs), 0) AS total_hashrate_hs,
            COUNT(*) AS active_miners,
+           (SELECT COUNT(*) FROM st WHERE state = 'down') AS down_miners,
            COUNT(DISTINCT container_id) AS active_containers,
            COALESCE({_saturated_sum('hashes')}, 0) AS hashes,
-           MAX(last_update) AS last_update,
+           (SELECT MAX(last_report) FROM st) AS last_update,
            (SELECT COUNT(*) FROM stats) AS stat_rows,
            (SELECT COUNT(*) FROM api_return) AS api_rows,
            %(minutes)s::int AS window_minutes
-    FROM recent
+    FROM up
+"""
+
+_LATEST_PROGRESS = """
+    SELECT DISTINCT ON (container_id, miner_id) container_id, miner_id, timestamp AS progress_at,
+           solutions_found, solutions_accepted, solutions_pending, solutions_expired, receipts,
+           estimated_star, last_challenge_id, last_difficulty
+    FROM miner_progress ORDER BY container_id, miner_id, timestamp DESC
+"""
+
+MINERS = f"""
+    WITH st AS ({_STATE}), p AS ({_LATEST_PROGRESS}),
+    errors AS (
+        SELECT container_id, miner_id, COUNT(*) AS api_errors_15m
+        FROM api_return_readable
+        WHERE timestamp >= NOW() - INTERVAL '15 minutes'
+          AND (status IS NULL OR status NOT BETWEEN 200 AND 299)
+        GROUP BY container_id, miner_id
+    )
+    SELECT COALESCE(st.container_id, p.container_id) AS container_id,
+           COALESCE(st.miner_id, p.miner_id) AS miner_id,
+           COALESCE(st.state, 'down') AS state,
+           st.last_report, st.report_interval_secs,
+           CASE WHEN COALESCE(st.state, 'down') = 'down' THEN COALESCE(st.last_report, p.progress_at) END
+               AS down_since,
+           st.last_hashrate_hs, st.version, st.uptime_secs,
+           p.progress_at, p.solutions_found, p.solutions_accepted, p.solutions_pending, p.solutions_expired,
+           p.receipts, p.estimated_star, p.last_challenge_id, p.last_difficulty,
+           COALESCE(errors.api_errors_15m, 0) AS api_errors_15m
+    FROM st FULL OUTER JOIN p ON st.container_id = p.container_id AND st.miner_id = p.miner_id
+    LEFT JOIN errors ON errors.container_id = COALESCE(st.container_id, p.container_id)
+                    AND errors.miner_id = COALESCE(st.miner_id, p.miner_id)
+    ORDER BY 1, 2
+"""
+
+EARNINGS = f"""
+    WITH p AS ({_LATEST_PROGRESS})
+    SELECT COALESCE({_saturated_sum('solutions_found')}, 0) AS solutions_found,
+           COALESCE({_saturated_sum('solutions_accepted')}, 0) AS solutions_accepted,
+           COALESCE({_saturated_sum('solutions_pending')}, 0) AS solutions_pending,
+           COALESCE({_saturated_sum('solutions_expired')}, 0) AS solutions_expired,
+           COALESCE({_saturated_sum('receipts')}, 0) AS receipts,
+           COALESCE({_saturated_sum('estimated_star')}, 0) AS estimated_star,
+           (SELECT last_challenge_id FROM miner_progress WHERE last_challenge_id IS NOT NULL
+             ORDER BY timestamp DESC LIMIT 1) AS last_challenge_id,
+           (SELECT last_difficulty FROM miner_progress WHERE last_challenge_id IS NOT NULL
+             ORDER BY timestamp DESC LIMIT 1) AS last_difficulty
+    FROM p
+"""
+
+
+def progress_series_query(group: Group) -> str:
+    """Cumulative counts per time bucket: each miner's latest report at or before the bucket's end
+    (carried forward, so a stopped miner's earnings do not vanish from the total), summed per group."""
+    key = _SERIES_KEYS[group].replace("container_id", "m.container_id").replace("miner_id", "m.miner_id")
+    return f"""
+        WITH buckets AS (
+            SELECT generate_series(
+                date_bin(make_interval(secs => %(bucket)s::double precision),
+                         NOW() - make_interval(mins => %(minutes)s::int), TIMESTAMPTZ '2000-01-01'),
+                NOW(), make_interval(secs => %(bucket)s::double precision)) AS bucket
+        ), miners AS (
+            SELECT DISTINCT container_id, miner_id FROM miner_progress
+        )
+        SELECT b.bucket, {key} AS series,
+               {_saturated_sum('p.solutions_accepted')} AS solutions_accepted,
+               {_saturated_sum('p.receipts')} AS receipts,
+               {_saturated_sum('p.estimated_star')} AS estimated_star
+        FROM buckets b CROSS JOIN miners m
+        JOIN LATERAL (
+            SELECT solutions_accepted, receipts, estimated_star FROM miner_progress q
+            WHERE q.container_id = m.container_id AND q.miner_id = m.miner_id
+              AND q.timestamp < b.bucket + make_interval(secs => %(bucket)s::double precision)
+            ORDER BY q.timestamp DESC LIMIT 1
+        ) p ON TRUE
+        GROUP BY 1, 2 ORDER BY 1, 2
+    """
+
+
+API_ERROR_SERIES = """
+    SELECT date_bin(make_interval(secs => %(bucket)s::double precision), timestamp, TIMESTAMPTZ '2000-01-01')
+               AS bucket,
+           container_id || ' / ' || miner_id AS miner, COALESCE(status::text, 'no reply') AS status,
+           COUNT(*) AS errors
+    FROM api_return_readable
+    WHERE timestamp >= NOW() - make_interval(mins => %(minutes)s::int)
+      AND (status IS NULL OR status NOT BETWEEN 200 AND 299)
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+
+API_ERRORS_BY_MINER = """
+    SELECT container_id, miner_id, endpoint, COALESCE(status::text, 'no reply') AS status,
+           COUNT(*) AS errors, MAX(timestamp) AS last_error
+    FROM api_return_readable
+    WHERE timestamp >= NOW() - make_interval(mins => %(minutes)s::int)
+      AND (status IS NULL OR status NOT BETWEEN 200 AND 299)
+    GROUP BY 1, 2, 3, 4 ORDER BY errors DESC, 1, 2, 3, 4
 """
 
 RECENT = f"{_PER_MINER_RECENT} ORDER BY container_id, miner_id"

@@ -92,3 +92,30 @@ class ApiReturnIn(BaseModel):
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         return None if value is None else _as_utc(value)
+
+
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class ProgressIn(BaseModel):
+    """``POST /insert_progress``: one miner's cumulative journal counts and earnings estimate at a moment
+    (sent every report interval beside the hash rate)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    container_id: Ident
+    miner_id: Ident
+    timestamp: datetime
+    solutions_found: Count
+    solutions_accepted: Count
+    solutions_pending: Count = 0
+    solutions_expired: Count = 0
+    receipts: Count
+    estimated_star: Count = 0
+    last_challenge_id: Annotated[str, Field(max_length=100), AfterValidator(_no_nul)] | None = None
+    last_difficulty: Annotated[str, Field(max_length=100), AfterValidator(_no_nul)] | None = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)

@@ -50,16 +50,26 @@ BATCH_SIZE = 500
 _PERMANENT_REJECTIONS = {400, 413, 422}
 
 
-def default_container_id(env: Mapping[str, str], hostname: str | None = None) -> str:
-    """Stable identity of this machine/container: ``STATS_CONTAINER_ID`` if set, else
-    ``<CONTAINER_PREFIX>/<hostname>`` (hostname alone without a prefix). Unlike the seed's random suffix this
-    survives restarts, so one container does not become a new series every time it restarts."""
+def default_container_id(
+    env: Mapping[str, str], hostname: str | None = None, slot: int | None = None
+) -> str:
+    """Stable identity of this miner: ``STATS_CONTAINER_ID`` if set, else ``miner-<slot>@<hostname>``
+    (``<hostname>`` alone when the slot is unknown), after ``<CONTAINER_PREFIX>/`` when that is set. People
+    recognise the slot and the host (a Docker container's hex hostname alone says nothing), and unlike the
+    seed's random suffix it survives restarts, so one miner does not become a new series on every restart."""
     explicit = env.get("STATS_CONTAINER_ID", "").strip()
     if explicit:
         return explicit
     host = hostname if hostname is not None else socket.gethostname()
+    name = f"miner-{slot}@{host}" if slot is not None else host
     prefix = env.get("CONTAINER_PREFIX", "").strip().rstrip("/")
-    return f"{prefix}/{host}" if prefix else host
+    return f"{prefix}/{name}" if prefix else name
+
+
+def progress_url_for(stats_url: str) -> str:
+    """``/insert_progress`` on the same backend as ``STATS_BACKEND_URL`` (``.../insert_stat``)."""
+    base, _, last = stats_url.rstrip("/").rpartition("/")
+    return f"{base}/insert_progress" if last == "insert_stat" else stats_url.rstrip("/") + "/insert_progress"
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,7 @@ class ReporterConfig:
             api_url=values["API_BACKEND_URL"],
             token=values["STATS_BEARER_TOKEN"],
             interval=values["STATS_REPORT_INTERVAL"],
-            container_id=default_container_id(env),
+            container_id=default_container_id(env, slot=slot),
             default_miner_id=f"miner-{slot if slot is not None else 1}",
             version=values["APP_VERSION"],
             buffer_size=values["STATS_BUFFER_SIZE"],
@@ -168,6 +178,9 @@ class StatsReporter:
         self._hashes: dict[str, int] = {}
         self._stats = Outbox(config.buffer_size)
         self._api = Outbox(config.buffer_size)
+        self._progress_box = Outbox(config.buffer_size)
+        self._progress: dict[str, dict[str, Any]] = {}
+        self._progress_unsupported = False
         self._flush_lock = asyncio.Lock()
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
@@ -204,6 +217,16 @@ class StatsReporter:
             raise ValueError("miner_id must not be empty")
         with self._hash_lock:
             self._hashes[miner_id] = self._hashes.get(miner_id, 0) + hashes
+
+    def record_progress(self, miner_id: str, progress: Mapping[str, Any]) -> None:
+        """The latest cumulative counts of ``miner_id`` (``solutions_found``, ``solutions_accepted``,
+        ``solutions_pending``, ``solutions_expired``, ``receipts``, ``estimated_star``,
+        ``last_challenge_id``, ``last_difficulty``); sent to ``/insert_progress`` with every report.
+        O(1), no I/O: call it as often as the counts change."""
+        if not self.config.enabled:
+            return
+        with self._hash_lock:
+            self._progress[miner_id] = dict(progress)
 
     def record_api_event(self, event: Any, *, miner_id: str | None = None) -> None:
         """Queue one API reply (``scavenger.api`` ApiEvent or a mapping with endpoint, url, address,
@@ -258,6 +281,7 @@ class StatsReporter:
             for miner_id in self._hashes:
                 self._hashes[miner_id] = 0
             self._last_tick = now
+            progress = {m: dict(p) for m, p in self._progress.items()}
         stamp = datetime.now(UTC).isoformat()
         uptime = now - self._started_at
         for miner_id, hashes in snapshot.items():
@@ -273,6 +297,10 @@ class StatsReporter:
                     "version": self.config.version,
                 }
             )
+        if not self._progress_unsupported:
+            for miner_id, fields in progress.items():
+                row = {"container_id": self.config.container_id, "miner_id": miner_id, "timestamp": stamp}
+                self._progress_box.put({**row, **fields})
         return len(snapshot)
 
     async def flush(self) -> None:
@@ -285,6 +313,9 @@ class StatsReporter:
             client = self._ensure_client()
             await self._drain(client, self._stats, self.config.stats_url, "stats")
             await self._drain(client, self._api, self.config.api_url, "api")
+            if not self._progress_unsupported:
+                url = progress_url_for(self.config.stats_url)
+                await self._drain(client, self._progress_box, url, "progress")
 
     async def run(self) -> None:
         """Report every ``interval`` seconds until ``aclose()`` (or cancellation)."""
@@ -352,7 +383,7 @@ class StatsReporter:
     # -- internals -----------------------------------------------------------------------------------
 
     def _pending(self) -> int:
-        return len(self._stats) + len(self._api)
+        return len(self._stats) + len(self._api) + len(self._progress_box)
 
     def _ensure_client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -406,6 +437,12 @@ class StatsReporter:
             self._set_health(kind, False, f"{type(exc).__name__} posting to {redact_url(url)}")
             return "retry"
         status = response.status_code
+        if kind == "progress" and status in (404, 405):
+            # A backend older than /insert_progress (e.g. the seed's): say so once, stop sending earnings.
+            self._progress_unsupported = True
+            self._progress_box.take(self.config.buffer_size)
+            log.warning("stats: %s does not exist (older backend); earnings are not reported", url)
+            return "stored"
         if 200 <= status < 300:
             if kind == "stats":
                 self._stats_sent += len(batch)
