@@ -1,12 +1,13 @@
-// Scavenger stats dashboard: plain JS + self-drawn SVG charts (no CDN: it must work offline).
+// Scavenger stats dashboard: plain JS + uPlot (vendored in static/vendor/uplot; no CDN, works offline).
+// One time convention on the whole page: UTC (axes, tooltips, tables).
 // The read token comes from the URL fragment (#token=..., never sent to the server in request lines)
 // or from the form, and is kept in sessionStorage for this tab only.
 "use strict";
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 const PALETTE = ["#4cc38a", "#58a6ff", "#f0883e", "#d2a8ff", "#ff7b72", "#e3b341", "#39c5cf", "#a5d6ff"];
 const params = new URLSearchParams(location.search);
 const REFRESH_SECS = Math.max(2, Number(params.get("refresh")) || 15);
+const STAR_PER_NIGHT = 1e6;
 
 function readToken() {
   const match = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
@@ -31,7 +32,7 @@ async function api(path, query) {
   return reply.json();
 }
 
-// ---- formatting ---------------------------------------------------------------------------------
+// ---- formatting (UTC everywhere) ----------------------------------------------------------------
 
 function formatRate(value) {
   const v = Number(value) || 0;
@@ -39,6 +40,17 @@ function formatRate(value) {
   if (Math.abs(v) >= 1e6) return (v / 1e6).toFixed(2) + " MH/s";
   if (Math.abs(v) >= 1e3) return (v / 1e3).toFixed(2) + " kH/s";
   return v.toFixed(2) + " H/s";
+}
+
+function formatCount(value) {
+  return Math.round(Number(value) || 0).toLocaleString("en-US");
+}
+
+function formatNight(star) {
+  const night = (Number(star) || 0) / STAR_PER_NIGHT;
+  if (night >= 1000) return night.toLocaleString("en-US", { maximumFractionDigits: 0 });
+  if (night >= 1) return night.toLocaleString("en-US", { maximumFractionDigits: 2 });
+  return night.toLocaleString("en-US", { maximumFractionDigits: 6 });
 }
 
 function formatAge(iso) {
@@ -50,10 +62,12 @@ function formatAge(iso) {
   return Math.round(secs / 86400) + " d ago";
 }
 
-function formatTime(date, spanMs) {
-  const pad = (n) => String(n).padStart(2, "0");
-  const hm = pad(date.getHours()) + ":" + pad(date.getMinutes());
-  return spanMs > 2 * 86400e3 ? pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + " " + hm : hm;
+function formatUtc(iso) {
+  if (!iso) return "–";
+  const d = new Date(iso);
+  const today = new Date().toISOString().slice(0, 10);
+  const text = d.toISOString();
+  return (text.slice(0, 10) === today ? text.slice(11, 19) : text.slice(0, 10) + " " + text.slice(11, 19)) + " UTC";
 }
 
 function setText(id, text, value) {
@@ -62,93 +76,111 @@ function setText(id, text, value) {
   if (value !== undefined) el.dataset.value = String(value);
 }
 
-function svgEl(name, attrs, text) {
-  const el = document.createElementNS(SVG_NS, name);
-  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
-  if (text !== undefined) el.textContent = text;
-  return el;
+// ---- charts (uPlot) -----------------------------------------------------------------------------
+
+// A tooltip that follows the cursor: time (UTC) and every series' value at that point.
+function tooltipPlugin(format) {
+  let tip;
+  return {
+    hooks: {
+      init: (u) => {
+        tip = document.createElement("div");
+        tip.className = "tooltip";
+        tip.hidden = true;
+        u.over.appendChild(tip);
+        u.over.addEventListener("mouseleave", () => { tip.hidden = true; });
+      },
+      setCursor: (u) => {
+        const idx = u.cursor.idx;
+        if (idx == null) { tip.hidden = true; return; }
+        const lines = [new Date(u.data[0][idx] * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC"];
+        for (let i = 1; i < u.series.length; i++) {
+          const v = u.data[i][idx];
+          if (v != null && u.series[i].show) lines.push(u.series[i].label + ": " + format(v));
+        }
+        tip.textContent = lines.join("\n");
+        tip.hidden = false;
+        const left = Math.min(u.cursor.left + 12, u.over.clientWidth - tip.offsetWidth - 4);
+        tip.style.left = Math.max(0, left) + "px";
+        tip.style.top = Math.max(0, u.cursor.top - tip.offsetHeight - 8) + "px";
+      },
+    },
+  };
 }
 
-function niceMax(value) {
-  if (!(value > 0)) return 1;
-  const exp = Math.pow(10, Math.floor(Math.log10(value)));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * exp >= value) return step * exp;
-  return 10 * exp;
-}
+const charts = new Map();  // element id -> uPlot
 
-function emptyChart(container, message) {
-  const svg = svgEl("svg", { viewBox: "0 0 600 200", preserveAspectRatio: "none" });
-  svg.appendChild(svgEl("text", { x: 300, y: 100, "text-anchor": "middle", class: "empty" }, message));
-  container.replaceChildren(svg);
-}
-
-// ---- charts -------------------------------------------------------------------------------------
-
-// series: Map(name -> [{t: ms, v: number}]) sorted by t. Draws lines with points, axes and a legend.
-function lineChart(container, series, fromMs, toMs) {
-  const names = [...series.keys()];
-  if (names.length === 0) return emptyChart(container, "no samples in this window");
-  const W = Math.max(320, container.clientWidth || 800), H = Math.max(160, container.clientHeight || 260);
-  const m = { l: 70, r: 12, t: 10, b: 22 + 16 * Math.ceil(names.length / 4) };
-  const plotW = W - m.l - m.r, plotH = H - m.t - m.b;
-  let maxV = 0;
-  for (const points of series.values()) for (const p of points) maxV = Math.max(maxV, p.v);
-  const yMax = niceMax(maxV * 1.05);
-  const span = Math.max(1, toMs - fromMs);
-  const x = (t) => m.l + ((t - fromMs) / span) * plotW;
-  const y = (v) => m.t + plotH - (v / yMax) * plotH;
-  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H });
-  for (let i = 0; i <= 4; i++) {
-    const v = (yMax * i) / 4;
-    svg.appendChild(svgEl("line", { x1: m.l, x2: W - m.r, y1: y(v), y2: y(v), class: "axis" }));
-    svg.appendChild(svgEl("text", { x: m.l - 6, y: y(v) + 4, "text-anchor": "end", class: "label" },
-      formatRate(v)));
+// rows: [{t: seconds, series: name, v: number}]. Series in the order given by `order` (then by name).
+function drawChart(id, rows, format, fromS, toS, opts) {
+  const el = document.getElementById(id);
+  const names = [...new Set(rows.map((r) => r.series))].sort((a, b) =>
+    (a === "total" ? -1 : b === "total" ? 1 : a.localeCompare(b)));
+  el.dataset.series = JSON.stringify(names);
+  el.dataset.points = String(rows.length);
+  const old = charts.get(id);
+  if (old) { old.destroy(); charts.delete(id); }
+  if (names.length === 0) {
+    el.replaceChildren(Object.assign(document.createElement("p"), { className: "empty", textContent: opts.empty }));
+    return;
   }
-  for (let i = 0; i <= 5; i++) {
-    const t = fromMs + (span * i) / 5;
-    svg.appendChild(svgEl("text", { x: x(t), y: m.t + plotH + 15, "text-anchor": i === 0 ? "start" : i === 5 ? "end" : "middle",
-      class: "label" }, formatTime(new Date(t), span)));
-  }
-  names.forEach((name, i) => {
-    const color = PALETTE[i % PALETTE.length];
-    const points = series.get(name);
-    const d = points.map((p, j) => (j ? "L" : "M") + x(p.t).toFixed(1) + "," + y(p.v).toFixed(1)).join(" ");
-    svg.appendChild(svgEl("path", { d, fill: "none", stroke: color, "stroke-width": 2, "data-series": name }));
-    for (const p of points) {
-      const dot = svgEl("circle", { cx: x(p.t), cy: y(p.v), r: 3, fill: color });
-      dot.appendChild(svgEl("title", {}, name + ": " + formatRate(p.v) + " at " + new Date(p.t).toISOString()));
-      svg.appendChild(dot);
-    }
-    const lx = m.l + (i % 4) * (plotW / 4), ly = H - m.b + 34 + 16 * Math.floor(i / 4);
-    svg.appendChild(svgEl("rect", { x: lx, y: ly - 9, width: 10, height: 10, fill: color }));
-    svg.appendChild(svgEl("text", { x: lx + 14, y: ly, class: "label" }, name));
-  });
-  container.replaceChildren(svg);
+  const xs = [...new Set(rows.map((r) => r.t))].sort((a, b) => a - b);
+  const at = new Map(xs.map((x, i) => [x, i]));
+  const data = [xs, ...names.map(() => new Array(xs.length).fill(null))];
+  for (const r of rows) data[names.indexOf(r.series) + 1][at.get(r.t)] = r.v;
+  const width = Math.max(280, el.clientWidth || 800);
+  const series = [{ label: "time (UTC)", value: (u, v) => (v == null ? "–" : new Date(v * 1000).toISOString().slice(11, 19)) }];
+  names.forEach((name, i) => series.push({
+    label: name,
+    stroke: name === "total" ? "#e6edf3" : PALETTE[i % PALETTE.length],
+    width: name === "total" ? 2.5 : 2,
+    points: { show: xs.length < 60 },
+    spanGaps: opts.spanGaps !== false,
+    paths: opts.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined,
+    fill: opts.bars ? PALETTE[i % PALETTE.length] + "88" : undefined,
+    value: (u, v) => (v == null ? "–" : format(v)),
+  }));
+  const axis = { stroke: "#8b98a5", grid: { stroke: "#2a3846" }, ticks: { stroke: "#2a3846" } };
+  const spanS = toS - fromS;
+  // 24-hour UTC labels; the date only when the window spans more than a day.
+  const timeLabel = (v) => {
+    const iso = new Date(v * 1000).toISOString();
+    return spanS > 86400 ? iso.slice(5, 10) + " " + iso.slice(11, 16) : iso.slice(11, 16);
+  };
+  el.replaceChildren();
+  const plot = new uPlot({
+    width,
+    height: width < 500 ? 200 : 260,
+    series,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+    scales: { x: { time: true, min: fromS, max: toS }, y: { range: (u, min, max) => [0, Math.max(max * 1.1, opts.minMax || 1)] } },
+    axes: [
+      { ...axis, label: "UTC", labelSize: 16, space: width < 500 ? 70 : 60, values: (u, vals) => vals.map(timeLabel) },
+      {
+        ...axis,
+        values: (u, vals) => vals.map(format),
+        // Wide enough for the longest label ("2.50 kH/s", "1,234 NIGHT"), so none is cut.
+        size: (u, values) => 20 + 7.5 * Math.max(4, ...(values || []).map((v) => String(v).length)),
+        incrs: opts.integer ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6] : undefined,
+      },
+    ],
+    legend: { live: true },
+    cursor: { points: { size: 6 } },
+    plugins: [tooltipPlugin(format)],
+  }, data, el);
+  charts.set(id, plot);
 }
 
-function barChart(container, bars) {
-  if (bars.length === 0) return emptyChart(container, "no API replies in this window");
-  const W = Math.max(320, container.clientWidth || 600), rowH = 22, labelW = 170;
-  const H = Math.max(60, bars.length * rowH + 10);
-  const maxV = Math.max(...bars.map((b) => b.value), 1);
-  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H });
-  bars.forEach((b, i) => {
-    const y0 = 5 + i * rowH, width = ((W - labelW - 60) * b.value) / maxV;
-    svg.appendChild(svgEl("text", { x: labelW - 6, y: y0 + 14, "text-anchor": "end", class: "label" }, b.label));
-    svg.appendChild(svgEl("rect", { x: labelW, y: y0 + 3, width: Math.max(1, width), height: rowH - 8,
-      fill: b.status >= 400 ? "#ff7b72" : PALETTE[1] }));
-    svg.appendChild(svgEl("text", { x: labelW + width + 6, y: y0 + 14, class: "label" }, String(b.value)));
-  });
-  container.style.height = H + "px";
-  container.replaceChildren(svg);
+function seconds(iso) {
+  return Math.floor(new Date(iso).getTime() / 1000);
 }
 
 // ---- tables -------------------------------------------------------------------------------------
 
-function fillTable(id, rows, cells) {
+function fillTable(id, rows, cells, rowClass) {
   const body = document.querySelector("#" + id + " tbody");
   body.replaceChildren(...rows.map((row) => {
     const tr = document.createElement("tr");
+    if (rowClass) tr.className = rowClass(row);
     for (const value of cells(row)) {
       const td = document.createElement("td");
       td.textContent = value;
@@ -158,59 +190,86 @@ function fillTable(id, rows, cells) {
   }));
 }
 
-function toSeries(points) {
-  const series = new Map();
-  for (const p of points) {
-    if (!series.has(p.series)) series.set(p.series, []);
-    series.get(p.series).push({ t: new Date(p.bucket).getTime(), v: Number(p.hashrate_hs) });
-  }
-  return series;
-}
-
 // ---- refresh ------------------------------------------------------------------------------------
 
 async function refresh() {
   const minutes = Number(document.getElementById("window").value);
   const group = document.getElementById("group").value;
   const bucket = Math.max(10, Math.round((minutes * 60) / 120));  // ~120 points per line at most
-  document.getElementById("group-label").textContent = group;
-  const [summary, total, grouped, endpoints, containers, miners] = await Promise.all([
+  for (const el of document.querySelectorAll(".group-label")) el.textContent = group;
+  const [summary, earnings, total, grouped, earnTotal, earnGroup, errors, errorsByMiner, endpoints,
+    containers, miners] = await Promise.all([
     api("/api/hashrate/summary", { minutes: 5 }),
+    api("/api/earnings/summary"),
     api("/api/hashrate/series", { minutes, bucket, group: "total" }),
     api("/api/hashrate/series", { minutes, bucket, group }),
+    api("/api/earnings/series", { minutes, bucket, group: "total" }),
+    api("/api/earnings/series", { minutes, bucket, group }),
+    api("/api/api-returns/errors-series", { minutes, bucket }),
+    api("/api/api-returns/errors-by-miner", { minutes: 15 }),
     api("/api/api-returns/by-endpoint", { minutes }),
     api("/api/hashrate/by-container", { minutes: 5 }),
-    api("/api/miners/last-seen"),
+    api("/api/miners"),
   ]);
-  const toMs = Date.now(), fromMs = toMs - minutes * 60e3;
+  const toS = Date.now() / 1000, fromS = toS - minutes * 60;
 
   setText("total-hashrate", formatRate(summary.total_hashrate_hs), summary.total_hashrate_hs);
   setText("active-miners", String(summary.active_miners), summary.active_miners);
+  setText("down-miners", String(summary.down_miners), summary.down_miners);
+  document.getElementById("down-miners").classList.toggle("bad", Number(summary.down_miners) > 0);
   setText("active-containers", String(summary.active_containers), summary.active_containers);
-  setText("stat-rows", String(summary.stat_rows), summary.stat_rows);
-  setText("api-rows", String(summary.api_rows), summary.api_rows);
+  setText("accepted", formatCount(earnings.solutions_accepted), earnings.solutions_accepted);
+  setText("receipts", formatCount(earnings.receipts), earnings.receipts);
+  setText("pending", formatCount(earnings.solutions_pending), earnings.solutions_pending);
+  setText("night", formatNight(earnings.estimated_star), earnings.estimated_star);
+  setText("last-challenge", earnings.last_challenge_id || "–");
+  setText("last-difficulty", earnings.last_difficulty || "–");
+  const errors15 = errorsByMiner.reduce((n, r) => n + Number(r.errors), 0);
+  setText("api-errors", formatCount(errors15), errors15);
+  document.getElementById("api-errors").classList.toggle("bad", errors15 > 0);
   setText("last-update", formatAge(summary.last_update));
-  setText("last-update-abs", summary.last_update ? new Date(summary.last_update).toISOString() : "");
+  setText("last-update-abs", formatUtc(summary.last_update));
 
-  lineChart(document.getElementById("chart-total"), toSeries(total), fromMs, toMs);
-  lineChart(document.getElementById("chart-group"), toSeries(grouped), fromMs, toMs);
-  barChart(document.getElementById("chart-api"), endpoints.map((r) => ({
-    label: r.endpoint + " " + (r.status === null ? "?" : r.status), value: Number(r.calls), status: r.status,
-  })));
+  const down = miners.filter((m) => m.state === "down");
+  const banner = document.getElementById("down-banner");
+  banner.hidden = down.length === 0;
+  banner.textContent = down.length === 0 ? "" : down.length + " miner(s) down: " + down.map((m) =>
+    m.container_id + " / " + m.miner_id + " since " + formatUtc(m.down_since) + " (" + formatAge(m.down_since) + ")").join("; ");
+
+  const rate = (rows) => rows.map((r) => ({ t: seconds(r.bucket), series: r.series, v: Number(r.hashrate_hs) }));
+  drawChart("chart-total", rate(total), formatRate, fromS, toS, { empty: "no samples in this window" });
+  drawChart("chart-group", rate(grouped), formatRate, fromS, toS, { empty: "no samples in this window" });
+  const earn = (key, scale) => [...earnTotal, ...earnGroup.filter((r) => r.series !== "total")].map((r) => (
+    { t: seconds(r.bucket), series: r.series, v: Number(r[key]) / scale }));
+  drawChart("chart-accepted", earn("solutions_accepted", 1), formatCount, fromS, toS,
+    { empty: "no solutions reported in this window", integer: true });
+  drawChart("chart-night", earn("estimated_star", STAR_PER_NIGHT), (v) => formatNight(v * STAR_PER_NIGHT) + " NIGHT",
+    fromS, toS, { empty: "no earnings reported in this window", minMax: 1e-6 });
+  drawChart("chart-errors", errors.map((r) => ({ t: seconds(r.bucket), series: r.miner + " " + r.status, v: Number(r.errors) })),
+    formatCount, fromS, toS, { empty: "no API errors in this window", bars: true, spanGaps: false, integer: true });
+
+  fillTable("miners-table", miners, (m) => [
+    m.state === "down" ? "DOWN since " + formatUtc(m.down_since) : "up",
+    m.container_id, m.miner_id,
+    m.state === "down" || m.last_hashrate_hs === null ? "–" : formatRate(m.last_hashrate_hs),
+    m.solutions_accepted === null ? "–" : formatCount(m.solutions_accepted),
+    m.estimated_star === null ? "–" : formatNight(m.estimated_star),
+    m.last_challenge_id ? m.last_challenge_id + " " + (m.last_difficulty || "") : "–",
+    formatCount(m.api_errors_15m), formatUtc(m.last_report) + " (" + formatAge(m.last_report) + ")", m.version || "–",
+  ], (m) => (m.state === "down" ? "down" : "up"));
+  fillTable("errors-table", errorsByMiner, (r) => [r.container_id, r.miner_id, r.endpoint, r.status,
+    formatCount(r.errors), formatUtc(r.last_error)]);
   fillTable("api-table", endpoints, (r) => [r.endpoint, r.status === null ? "?" : String(r.status),
-    String(r.calls), formatAge(r.last_call)]);
+    String(r.calls), formatUtc(r.last_call)]);
   fillTable("container-table", containers, (r) => [r.container_id, formatRate(r.current_hashrate_hs),
-    String(r.active_miners), formatAge(r.last_update)]);
-  fillTable("miners-table", miners, (r) => [r.container_id, r.miner_id,
-    r.last_hashrate_hs === null ? "–" : formatRate(r.last_hashrate_hs), formatAge(r.last_stat),
-    formatAge(r.last_api_call), String(r.api_calls), r.version || "–"]);
+    String(r.active_miners), formatUtc(r.last_update)]);
 }
 
 async function tick() {
   const status = document.getElementById("status");
   try {
     await refresh();
-    status.textContent = "updated " + new Date().toLocaleTimeString();
+    status.textContent = "updated " + new Date().toISOString().slice(11, 19) + " UTC";
     status.classList.remove("error");
     document.getElementById("token-form").hidden = true;
     document.body.dataset.state = "ready";
@@ -219,6 +278,13 @@ async function tick() {
     status.classList.add("error");
     if (err instanceof AuthError) document.getElementById("token-form").hidden = false;
     document.body.dataset.state = err instanceof AuthError ? "auth" : "error";
+  }
+  // Embedded (a wall screen, the narrow-layout test): tell the parent page the state and whether the
+  // layout fits its width. Nothing secret: no data, no token.
+  if (window.parent !== window) {
+    const root = document.documentElement;
+    window.parent.postMessage({ dashboard: document.body.dataset.state, width: root.clientWidth,
+      scrollWidth: root.scrollWidth }, "*");
   }
 }
 
@@ -229,6 +295,8 @@ document.getElementById("token-form").addEventListener("submit", (event) => {
   tick();
 });
 for (const id of ["window", "group"]) document.getElementById(id).addEventListener("change", tick);
+let resizeTimer;
+window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(tick, 300); });
 document.getElementById("refresh-secs").textContent = String(REFRESH_SECS);
 tick();
 setInterval(tick, REFRESH_SECS * 1000);
