@@ -198,6 +198,12 @@ def test_original_config_tree_is_mined_consolidated_settled_and_reassigned(
         assert listing.returncode == 0, listing.stderr
         assert [x.split("\t")[-1] for x in listing.stdout.splitlines()[1:]] == ["legacy", "legacy"]
 
+        status = _scavenger(root, sim.url, "status", "--json", "--offline")
+        assert status.returncode == 0, status.stderr
+        slots = json.loads(status.stdout)["slots"]
+        kinds_seen = {w["address"]: w["kind"] for s in slots for w in s["wallets"]}
+        assert all(kinds_seen[address] == "legacy" for address in legacy_addresses), kinds_seen
+
         for miner in (a, b, c):
             assert miner.terminate() == 0
         # The original program's files are byte-identical and no file was added to any wallets/ folder.

@@ -10,13 +10,14 @@ import httpx
 import pytest
 
 from scavenger.miner.config import load_config
+from scavenger.miner.donate_cli import run_donation_pass
 from scavenger.miner.legacy import SettleError, settle
 from scavenger.sim.testing import running_simulator
 from scavenger.wallet import Wallet, bip39, kinds
 from scavenger.wallet.legacy import LegacyWallet
 from scavenger.wallet.store import wallets_dir
 
-from .conftest import SIM_OPTIONS
+from .conftest import SIM_OPTIONS, query
 
 
 def _register(url: str, wallet: Wallet | LegacyWallet) -> None:
@@ -46,6 +47,15 @@ def test_settle_asks_the_api_and_records_only_a_clear_answer(tmp_path: Path) -> 
         assert words[3] not in str(info.value)
         assert kinds.classify(wallets_dir(root, 3)).kind == "ambiguous"
         assert "given with --kind" in asyncio.run(settle(config, 3, "legacy"))
+        # `scavenger donate` includes the legacy wallets (registered first, donate_to signed with the legacy
+        # key) and writes nothing into their folders.
+        summary = asyncio.run(run_donation_pass(config))
+        assert "slot 2 (legacy): 1 wallet(s), 1 assigned" in summary, summary
+        assert "slot 3 (legacy): 1 wallet(s), 1 assigned" in summary, summary
+        rows = dict(query(sim.state_path, "SELECT original, destination FROM donations"))
+        listed = (root / "donate_list.txt").read_text().split()
+        for slot in (2, 3):
+            assert rows[LegacyWallet(words[slot], "mainnet").address] in listed
     assert [kinds.classify(wallets_dir(root, s)).kind for s in (1, 2, 3)] == ["standard", "legacy", "legacy"]
     assert sorted(os.listdir(wallets_dir(root, 2))) == ["seeds.txt"]  # the decision lives beside wallets/
 

@@ -1,7 +1,9 @@
 """``scavenger status``: every slot's wallets, solutions, receipts and earnings, safe while miners run.
 
 Read-only: journals are opened with SQLite's ``mode=ro`` (no schema change, no checkpoint, no write lock),
-wallet addresses come from the public ``wallets.json`` (seeds are never read), slot liveness from
+wallet addresses come from the public ``wallets.json`` (seeds are never read; a legacy folder of the original
+program, which has none, is recognised by ``scavenger.wallet.kinds`` and its journal's addresses shown as
+legacy), slot liveness from
 ``/proc/locks`` (no lock is taken, so a miner starting at that moment is never disturbed). The only thing
 written is the API cache, outside the config folder.
 """
@@ -100,6 +102,21 @@ def _public_wallets(directory: Path) -> tuple[list[tuple[str, str]], str | None]
     return found, None
 
 
+def _label_legacy(directory: Path, wallets: dict[str, WalletStatus]) -> None:
+    """A legacy folder of the original program has no wallets.json: its journal's addresses are legacy."""
+    from scavenger.wallet import kinds
+    from scavenger.wallet.errors import StoreError
+
+    try:
+        legacy = kinds.classify(directory).kind == "legacy"
+    except StoreError:
+        return
+    if legacy:
+        for ws in wallets.values():
+            if ws.kind == "unknown":
+                ws.kind = "legacy"
+
+
 def _journal_facts(path: Path, slot: int, wallets: dict[str, WalletStatus]) -> None:
     with read_only(path) as db:
         calendar = DayCalendar(json.loads(row[0]) for row in db.execute("SELECT body FROM challenges"))
@@ -159,6 +176,8 @@ def read_slot(root: Path, number: int, local_locks: set[tuple[int, int, int]] | 
                 open_ids = [str(row[0]) for row in rows]
         except (sqlite3.Error, ValueError) as exc:
             problems.append(f"{journal}: cannot read ({exc})")
+    if not public and any(ws.kind == "unknown" for ws in wallets.values()):
+        _label_legacy(wallets_dir(root, number), wallets)
     return SlotStatus(
         slot=number,
         instance=f"miner-{number}",
