@@ -217,7 +217,7 @@ def legacy() -> None:
 
 @legacy.command("settle")
 @_common_options
-@click.option("--api-url", "base_url", default=None, help="[env APP_BASE_URL]")
+@_api_option
 @click.option("--slot", type=click.IntRange(min=1), required=True, help="The ambiguous slot number.")
 @click.option(
     "--kind",
@@ -246,7 +246,7 @@ def legacy_settle(slot: int, kind: str | None, **flags: Any) -> None:
 
 @legacy.command("report")
 @_common_options
-@click.option("--api-url", "base_url", default=None, help="[env APP_BASE_URL]")
+@_api_option
 @click.option(
     "--reassign",
     is_flag=True,
