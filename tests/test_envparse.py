@@ -18,6 +18,7 @@ from scavenger.envparse import (
     parse_size,
     parse_url,
 )
+from timing import scaled
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_the_simulator_reads_rom_sizes_like_the_miner(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=scaled(60),
     )
     assert bad.returncode != 0
     assert "ASHMAIZE_ROM_SIZE must be a size in bytes" in bad.stderr and "'lots'" in bad.stderr

@@ -8,13 +8,15 @@ import sys
 
 import pytest
 
+from timing import scaled
+
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from scavenger.cli import main; main()", "bench", *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=scaled(120),
         check=False,
     )
 
@@ -51,7 +53,7 @@ def test_bench_size_from_environment() -> None:
         [sys.executable, "-c", "from scavenger.cli import main; main()", "bench", "-s", "0.1", "-t", "1"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=scaled(120),
         check=False,
         env={"ASHMAIZE_ROM_SIZE": "64KiB", "ASHMAIZE_PRE_SIZE": "4KiB", "PATH": "/usr/bin:/bin"},
     )

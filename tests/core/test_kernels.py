@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from scavenger import _core
+from timing import scaled
 
 from .helpers import VECTORS_FILE
 
@@ -43,7 +44,7 @@ def test_forced_kernel_matches_reference(level: str) -> None:
         [sys.executable, "-c", SCRIPT, vectors],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=scaled(120),
         env=env,
         check=False,
     )

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from timing import scaled
+
 # Small ROM (the simulator is started with the same sizes), one thread each: the suite shares 2 cores.
 MINER_ENV = {
     "MINER_THREADS": "1",
@@ -59,9 +61,9 @@ class MinerProcess:
     def kill9(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+            self.proc.wait(scaled(10))
 
-    def terminate(self, timeout: float = 20.0) -> int:
+    def terminate(self, timeout: float = scaled(20.0)) -> int:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -96,7 +98,7 @@ def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
     """Read another process's SQLite file (WAL) without writing to it."""
     if not path.exists():
         return []
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=scaled(10))
     try:
         return db.execute(sql, params).fetchall()
     except sqlite3.OperationalError:

@@ -50,7 +50,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(scaled(120))
 def test_three_429_on_solution_are_logged_and_counted(
     tmp_path: Path, miners: Callable[..., MinerProcess]
 ) -> None:
@@ -63,7 +63,7 @@ def test_three_429_on_solution_are_logged_and_counted(
             lambda: len(query(sim.state_path, "SELECT * FROM solutions")) >= 1,
             scaled(60), "an accepted solution", miner.log_tail,
         )
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=scaled(5)).text
         samples = {
             (s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text)

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scavenger.miner.book import BOOK_NAME, BookError, ChallengeBook, check_challenge, parse_entries
+from timing import scaled
 
 NOW = time.time()
 
@@ -145,7 +146,7 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 def _cli(root: Path, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [str(Path(sys.executable).with_name("scavenger")), "challenges", *args, "--config-dir", str(root)],
-        input=stdin, capture_output=True, timeout=60, check=False,
+        input=stdin, capture_output=True, timeout=scaled(60), check=False,
     )
 
 

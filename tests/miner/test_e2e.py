@@ -11,6 +11,7 @@ import pytest
 from scavenger.miner.slots import list_slots
 from scavenger.sim.testing import running_simulator
 from scavenger.wallet.store import WalletStore
+from timing import scaled
 
 from .conftest import SIM_OPTIONS, MinerProcess, query, wait_for
 
@@ -26,7 +27,7 @@ def _receipts(sim_state: Path) -> dict[str, set[str]]:
     return by_address
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(scaled(240))
 def test_instances_share_a_folder_register_mine_donate_and_resume_after_kill_9(
     tmp_path: Path, miners: Callable[..., MinerProcess]
 ) -> None:
@@ -41,7 +42,7 @@ def test_instances_share_a_folder_register_mine_donate_and_resume_after_kill_9(
         def all_wallets() -> list[str]:
             return [addr for s in list_slots(root) for addr in _wallets(root, s.number)]
 
-        wait_for(lambda: len(all_wallets()) == 4, 60, "4 wallets in 2 slots", logs)
+        wait_for(lambda: len(all_wallets()) == 4, scaled(60), "4 wallets in 2 slots", logs)
         slots = {s.number: s for s in list_slots(root)}
         assert sorted(slots) == [1, 2]
         assert {s.holder.pid for s in slots.values() if s.holder and s.alive} == {a.pid, b.pid}
@@ -49,7 +50,7 @@ def test_instances_share_a_folder_register_mine_donate_and_resume_after_kill_9(
         # Every wallet registers and gets receipts for several challenges.
         wait_for(
             lambda: all(len(_receipts(sim.state_path).get(w, ())) >= 2 for w in all_wallets()),
-            90,
+            scaled(90),
             "2 receipts for every wallet",
             logs,
         )
@@ -60,7 +61,8 @@ def test_instances_share_a_folder_register_mine_donate_and_resume_after_kill_9(
         destinations = (root / "donate_list.txt").read_text().split()
         assert len(destinations) == 3
         wait_for(
-            lambda: len(query(sim.state_path, "SELECT original FROM donations")) == 4, 60, "4 donations", logs
+            lambda: len(query(sim.state_path, "SELECT original FROM donations")) == 4,
+                scaled(60), "4 donations", logs
         )
         for original, destination in query(sim.state_path, "SELECT original, destination FROM donations"):
             assert original in all_wallets()
@@ -80,7 +82,7 @@ def test_instances_share_a_folder_register_mine_donate_and_resume_after_kill_9(
         a2 = miners(root, sim.url, tmp_path / "a2.log")
         wait_for(
             lambda: any(s.alive and s.holder and s.holder.pid == a2.pid for s in list_slots(root)),
-            30,
+            scaled(30),
             "restarted miner holding a slot",
             logs,
         )
@@ -90,7 +92,7 @@ def test_instances_share_a_folder_register_mine_donate_and_resume_after_kill_9(
         before = {w: len(_receipts(sim.state_path).get(w, ())) for w in wallets_a}
         wait_for(
             lambda: all(len(_receipts(sim.state_path).get(w, ())) > before[w] for w in wallets_a),
-            60,
+            scaled(60),
             "new receipts after restart",
             lambda: a2.log_tail(),
         )
@@ -105,7 +107,7 @@ def test_instances_share_a_folder_register_mine_donate_and_resume_after_kill_9(
         assert "released slot" in a2.log_tail()
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(scaled(180))
 def test_found_solutions_survive_kill_9_and_are_submitted_after_restart(
     tmp_path: Path, miners: Callable[..., MinerProcess]
 ) -> None:
@@ -117,7 +119,8 @@ def test_found_solutions_survive_kill_9_and_are_submitted_after_restart(
         miner = miners(root, sim.url, tmp_path / "m.log", env)
         journal = root / "1" / "miner-1" / "journal.sqlite3"
         pending_sql = "SELECT address, challenge_id, nonce FROM solutions WHERE status = 'pending'"
-        wait_for(lambda: len(query(journal, pending_sql)) >= 2, 60, "2 pending solutions", miner.log_tail)
+        wait_for(lambda: len(query(journal, pending_sql)) >= 2,
+            scaled(60), "2 pending solutions", miner.log_tail)
         miner.kill9()
         pending = set(query(journal, pending_sql))
         assert len(pending) >= 2
@@ -130,19 +133,19 @@ def test_found_solutions_survive_kill_9_and_are_submitted_after_restart(
             rows = query(sim.state_path, "SELECT address, challenge_id, nonce FROM solutions")
             return pending <= set(rows)
 
-        wait_for(submitted, 60, "pending solutions accepted after restart", again.log_tail)
+        wait_for(submitted, scaled(60), "pending solutions accepted after restart", again.log_tail)
 
         def journal_says_accepted() -> bool:
             rows = query(journal, "SELECT address, challenge_id, status FROM solutions")
             statuses = {(r[0], r[1]): r[2] for r in rows}
             return all(statuses.get((addr, cid)) == "accepted" for addr, cid, _ in pending)
 
-        wait_for(journal_says_accepted, 30, "the journal to record the acceptances", again.log_tail)
+        wait_for(journal_says_accepted, scaled(30), "the journal to record the acceptances", again.log_tail)
         assert again.terminate() == 0
         assert len(query(journal, "SELECT * FROM receipts WHERE body IS NOT NULL")) >= len(pending)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(scaled(180))
 def test_rate_limit_and_server_error_storms_are_survived(
     tmp_path: Path, miners: Callable[..., MinerProcess]
 ) -> None:
@@ -158,16 +161,18 @@ def test_rate_limit_and_server_error_storms_are_survived(
         def logs() -> str:
             return f"{miner.log_tail()}\n--- sim\n{sim.log_tail(10)}"
 
-        wait_for(lambda: len(_wallets(root, 1)) == 2 if (root / "1").exists() else False, 30, "wallets", logs)
+        wait_for(lambda: len(_wallets(root, 1)) == 2 if (root / "1").exists() else False,
+            scaled(30), "wallets", logs)
         wallets = _wallets(root, 1)
         wait_for(
             lambda: all(len(_receipts(sim.state_path).get(w, ())) >= 2 for w in wallets),
-            120,
+            scaled(120),
             "receipts for both wallets through the storm",
             logs,
         )
         wait_for(
-            lambda: len(query(sim.state_path, "SELECT original FROM donations")) == 2, 60, "donations", logs
+            lambda: len(query(sim.state_path, "SELECT original FROM donations")) == 2,
+                scaled(60), "donations", logs
         )
         assert miner.proc is not None and miner.proc.poll() is None, "the miner must not crash"
         rules = {r["kind"]: r for r in httpx.get(f"{sim.url}/_sim/faults").json()["rules"]}

@@ -47,14 +47,14 @@ async def _run_until(engine: Engine, stop: asyncio.Event, condition: object, tim
     while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
         await asyncio.sleep(0.05)
     stop.set()
-    await asyncio.wait_for(task, 10)
+    await asyncio.wait_for(task, scaled(10))
 
 
 def _rom(key: bytes) -> Rom:
     return Rom(key, size=1 << 20, pre_size=16 << 10)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 async def test_search_resumes_where_it_stopped(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.sqlite3")
     deadline = time.time() + 3600
@@ -78,7 +78,7 @@ async def test_search_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert found == []
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 async def test_found_solution_is_valid_committed_and_pair_done(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.sqlite3")
     deadline = time.time() + 3600
@@ -102,7 +102,7 @@ async def test_found_solution_is_valid_committed_and_pair_done(tmp_path: Path) -
     assert journal.solved_pairs() == {(ADDRESS, "**D01C02")}
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 async def test_rom_is_dropped_when_no_open_challenge_needs_it(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.sqlite3")
     roms = RomCache(_rom)
@@ -143,7 +143,7 @@ class _DeviceLike:
         return self.rom.search(suffix, start, count, mask, threads)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 async def test_device_searchers_get_whole_launches(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.sqlite3")
     deadline = time.time() + 3600
@@ -155,7 +155,7 @@ async def test_device_searchers_get_whole_launches(tmp_path: Path) -> None:
     assert device.counts and all(c % 24 == 0 and c > 0 for c in device.counts)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 async def test_a_backend_mismatch_records_nothing_and_mining_goes_on(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.sqlite3")
     deadline = time.time() + 3600

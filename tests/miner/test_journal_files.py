@@ -13,6 +13,7 @@ import pytest
 from scavenger.fsafe import UnsafeFileError
 from scavenger.miner.journal import Journal
 from scavenger.wallet.store import WalletStore
+from timing import scaled
 
 SECRET = b"first secret words\nsecond secret words\n"
 
@@ -64,7 +65,7 @@ def test_full_disk_at_creation_is_one_clear_line(tmp_path: Path) -> None:
     )
     path = tmp_path / "journal.sqlite3"
     argv = [sys.executable, "-c", script, str(path)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=scaled(60))
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.startswith(f"cannot use the journal {path}: ") and done.stdout.count("\n") == 1
     assert done.stderr == ""
@@ -82,7 +83,7 @@ def test_miner_stops_with_one_line_and_keeps_the_seeds(tmp_path: Path) -> None:
     }
     done = subprocess.run(
         [sys.executable, "-c", "from scavenger.cli import main; main()", "mine", "--plain"],
-        capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, env=env, timeout=scaled(60), stdin=subprocess.DEVNULL,
     )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr

@@ -83,16 +83,16 @@ class OriginalTree:
 
 
 def _register_as_the_original_did(url: str, wallet: LegacyWallet) -> None:
-    message = httpx.get(url + TERMS, timeout=10).json()["message"]
+    message = httpx.get(url + TERMS, timeout=scaled(10)).json()["message"]
     reply = httpx.post(
-        f"{url}/register/{wallet.address}/{wallet.sign(message)}/{wallet.pubkey_hex}", timeout=10
+        f"{url}/register/{wallet.address}/{wallet.sign(message)}/{wallet.pubkey_hex}", timeout=scaled(10)
     )
     assert reply.status_code == 201, reply.text
 
 
 def _donate(url: str, wallet: LegacyWallet, destination: str) -> None:
     signature = wallet.sign(f"Assign accumulated Scavenger rights to: {destination}")
-    reply = httpx.post(f"{url}/donate_to/{destination}/{wallet.address}/{signature}", timeout=10)
+    reply = httpx.post(f"{url}/donate_to/{destination}/{wallet.address}/{signature}", timeout=scaled(10))
     assert reply.status_code == 201, reply.text
 
 
@@ -108,7 +108,7 @@ def _scavenger(root: Path, url: str, *args: str) -> subprocess.CompletedProcess[
     )
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(scaled(300))
 def test_original_config_tree_is_mined_consolidated_settled_and_reassigned(
     tmp_path: Path, miners: Callable[..., MinerProcess]
 ) -> None:

@@ -16,18 +16,19 @@ from scavenger.sim.testing import running_simulator
 from scavenger.wallet import Wallet, bip39, kinds
 from scavenger.wallet.legacy import LegacyWallet
 from scavenger.wallet.store import wallets_dir
+from timing import scaled
 
 from .conftest import SIM_OPTIONS, query
 
 
 def _register(url: str, wallet: Wallet | LegacyWallet) -> None:
-    message = httpx.get(f"{url}/TandC", timeout=10).json()["message"]
+    message = httpx.get(f"{url}/TandC", timeout=scaled(10)).json()["message"]
     path = f"register/{wallet.address}/{wallet.sign(message)}/{wallet.pubkey_hex}"
-    reply = httpx.post(f"{url}/{path}", timeout=10)
+    reply = httpx.post(f"{url}/{path}", timeout=scaled(10))
     assert reply.status_code == 201, reply.text
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 def test_settle_asks_the_api_and_records_only_a_clear_answer(tmp_path: Path) -> None:
     root = tmp_path / "config"
     words = {slot: bip39.generate() for slot in (1, 2, 3)}

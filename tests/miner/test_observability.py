@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from scavenger.sim.testing import running_simulator
+from timing import scaled
 
 from .conftest import SIM_OPTIONS, MinerProcess, query, wait_for
 
@@ -67,7 +68,7 @@ def _flatten(rows: list[tuple[str, str, Any]], path: str) -> list[dict[str, Any]
     return out
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(scaled(120))
 def test_stats_reporter_and_metrics_are_fed(
     tmp_path: Path,
     miners: Callable[..., MinerProcess],
@@ -88,11 +89,12 @@ def test_stats_reporter_and_metrics_are_fed(
     with running_simulator(tmp_path / "sim", challenge_period=2, **SIM_OPTIONS) as sim:
         miner = miners(root, sim.url, tmp_path / "m.log", env)
         wait_for(
-            lambda: len(query(sim.state_path, "SELECT * FROM solutions")) >= 2, 60, "receipts", miner.log_tail
+            lambda: len(query(sim.state_path, "SELECT * FROM solutions")) >= 2,
+                scaled(60), "receipts", miner.log_tail
         )
         wait_for(
             lambda: any(r.get("hash_rate", 0) > 0 for r in _flatten(rows, "/insert_stat")),
-            30,
+            scaled(30),
             "a non-zero hash-rate row",
             miner.log_tail,
         )
@@ -102,7 +104,7 @@ def test_stats_reporter_and_metrics_are_fed(
         assert {"register", "challenge", "solution"} <= {r["endpoint"] for r in api}
         assert all(auth == f"Bearer {TOKEN}" for _, auth, _ in rows)
 
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=scaled(5)).text
         metrics = {
             line.split(" ")[0]: float(line.split(" ")[1])
             for line in text.splitlines()
@@ -113,10 +115,11 @@ def test_stats_reporter_and_metrics_are_fed(
         assert metrics['scavenger_wallets{miner="miner-1",registration="registered"}'] == 1
         assert not any("instance=" in name for name in metrics)
         # Challenges are journalled as the server sent them (same fields, values and order).
-        current = httpx.get(f"{sim.url}/challenge", timeout=5).json()["challenge"]
+        current = httpx.get(f"{sim.url}/challenge", timeout=scaled(5)).json()["challenge"]
         journal = root / "1" / "miner-1" / "journal.sqlite3"
         sql = "SELECT body FROM challenges WHERE challenge_id = ?"
-        wait_for(lambda: bool(query(journal, sql, (current["challenge_id"],))), 10, "journal", miner.log_tail)
+        wait_for(lambda: bool(query(journal, sql, (current["challenge_id"],))),
+            scaled(10), "journal", miner.log_tail)
         stored = json.loads(query(journal, sql, (current["challenge_id"],))[0][0])
         assert list(stored.items()) == list(current.items())
 
@@ -144,13 +147,14 @@ def test_bad_configuration_stops_at_start_naming_the_variable(tmp_path: Path) ->
     assert not any(tmp_path.iterdir()), "nothing is created when the configuration is wrong"
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(scaled(120))
 def test_slots_and_donate_commands(tmp_path: Path, miners: Callable[..., MinerProcess]) -> None:
     root = tmp_path / "config"
     env = {"DONATE_ENABLED": "false", "MAX_WALLETS_PER_INSTANCE": "1"}
     with running_simulator(tmp_path / "sim", challenge_period=5, **SIM_OPTIONS) as sim:
         miner = miners(root, sim.url, tmp_path / "m.log", env)
-        wait_for(lambda: (root / "1" / "miner-1" / "journal.sqlite3").exists(), 30, "journal", miner.log_tail)
+        wait_for(lambda: (root / "1" / "miner-1" / "journal.sqlite3").exists(),
+            scaled(30), "journal", miner.log_tail)
         listing = _cli("slots", env={"ROOT_CONF_PATH": str(root), "COLUMNS": "200"})
         assert listing.returncode == 0, listing.stderr
         line = next(line for line in listing.stdout.splitlines() if line.strip().startswith("│ 1"))
@@ -192,7 +196,7 @@ def test_slots_and_donate_commands(tmp_path: Path, miners: Callable[..., MinerPr
         assert row[0] == destination.address
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(scaled(120))
 def test_demo_shows_receipts_and_ctrl_c_stops_both(tmp_path: Path) -> None:
     env = dict(os.environ)
     env.update({"MINER_THREADS": "1", "PYTHONUNBUFFERED": "1"})
@@ -210,7 +214,7 @@ def test_demo_shows_receipts_and_ctrl_c_stops_both(tmp_path: Path) -> None:
             cwd=tmp_path,
         )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + scaled(60)
         while "accepted" not in log_path.read_text() and time.monotonic() < deadline:
             assert proc.poll() is None, log_path.read_text()
             time.sleep(0.25)
@@ -227,7 +231,7 @@ def test_demo_shows_receipts_and_ctrl_c_stops_both(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait(10)
+            proc.wait(scaled(10))
 
 
 def _cmdline(proc_dir: Path) -> str:
@@ -275,7 +279,7 @@ def test_a_bad_reporter_setting_stops_the_miner_naming_it(tmp_path: Path) -> Non
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=scaled(60),
     )
     assert done.returncode == 2
     assert "STATS_BUFFER_SIZE must be a whole number in 1..1000000, got 'lots'" in done.stderr

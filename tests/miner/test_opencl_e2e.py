@@ -23,7 +23,7 @@ def _require_opencl() -> None:
         pytest.skip(f"no OpenCL platform for the OpenCL backend: {exc}")
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(scaled(240))
 def test_mine_with_the_opencl_backend_gets_receipts(
     tmp_path: Path, miners: Callable[..., MinerProcess]
 ) -> None:

@@ -19,6 +19,7 @@ from scavenger.miner.view import render, status_line
 from scavenger.sim.testing import running_simulator
 from scavenger.wallet import Wallet
 from scavenger.wallet.errors import StoreError
+from timing import scaled
 
 from .conftest import SIM_OPTIONS, query
 
@@ -59,7 +60,7 @@ def test_destination_choice_is_deterministic_and_spread() -> None:
         choose_destination("addr1x", [])
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 def test_donation_conflict_is_reported_not_overwritten(tmp_path: Path) -> None:
     wallet = Wallet.generate("mainnet")
     other, listed = Wallet.generate("mainnet"), Wallet.generate("mainnet")
@@ -87,7 +88,7 @@ def test_donation_conflict_is_reported_not_overwritten(tmp_path: Path) -> None:
     assert journal.donations()[wallet.address] == (other.address, "conflict")
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 def test_assignment_to_another_list_entry_counts_as_done_and_reassign_moves_the_rest(tmp_path: Path) -> None:
     kept, moved, first, second, outside = (Wallet.generate("mainnet") for _ in range(5))
     journal = Journal(tmp_path / "journal.sqlite3")

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from scavenger.sim.testing import running_simulator
+from timing import scaled
 
 from .conftest import MinerProcess, query, wait_for
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(scaled(300))
 def test_default_parameters_produce_accepted_solutions(
     tmp_path: Path, miners: Callable[..., MinerProcess]
 ) -> None:
@@ -34,9 +35,9 @@ def test_default_parameters_produce_accepted_solutions(
         miner = miners(tmp_path / "config", sim.url, tmp_path / "m.log", env)
         wait_for(
             lambda: len(query(sim.state_path, "SELECT * FROM solutions")) >= 1,
-            240,
+            scaled(240),
             "a solution accepted at the real parameters",
             miner.log_tail,
         )
-        assert miner.terminate(timeout=60) == 0
+        assert miner.terminate(timeout=scaled(60)) == 0
         assert "built in" in miner.log_path.read_text()

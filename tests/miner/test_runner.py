@@ -11,6 +11,7 @@ from scavenger.miner.config import MinerConfig
 from scavenger.miner.journal import Journal
 from scavenger.miner.runner import Miner
 from scavenger.miner.state import MinerState
+from timing import scaled
 
 
 async def test_a_crashed_background_task_stops_the_miner_with_a_failure() -> None:
@@ -47,7 +48,7 @@ async def test_a_bad_donation_list_pauses_donations_but_not_the_miner(
     assert "donations paused" in caplog.text and "donate_list.txt, line 1" in caplog.text
     assert state.last_error is not None and state.last_error.startswith("donation list:")
     miner.request_stop()
-    await asyncio.wait_for(task, 5)
+    await asyncio.wait_for(task, scaled(5))
     assert not miner.failed
     journal.close()
 

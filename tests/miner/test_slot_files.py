@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from scavenger.miner.slots import Holder, SlotError, claim_slot, list_slots
+from timing import scaled
 
 MNEMONICS = b"first secret words\nsecond secret words\n"
 ME = Holder("host", 1, "t")
@@ -29,7 +30,7 @@ def _mine(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ROOT_CONF_PATH": str(root), "APP_BASE_URL": "http://127.0.0.1:9"}
     return subprocess.run(
         [sys.executable, "-c", "from scavenger.cli import main; main()", *args],
-        capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, env=env, timeout=scaled(60), stdin=subprocess.DEVNULL,
     )
 
 
@@ -57,7 +58,7 @@ def test_dangling_lock_symlink_creates_nothing(tmp_path: Path) -> None:
     assert not target.exists()
 
 
-@pytest.mark.timeout(20)
+@pytest.mark.timeout(scaled(20))
 def test_fifo_lock_is_refused_without_hanging(tmp_path: Path) -> None:
     root = tmp_path / "config"
     (root / "1").mkdir(parents=True)

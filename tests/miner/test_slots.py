@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from scavenger.miner.slots import Holder, SlotError, claim_slot, list_slots
+from timing import scaled
 
 # A child process that claims a slot at a given wall-clock instant, prints it, then holds it until killed.
 _CHILD = """
@@ -44,13 +45,13 @@ def _slot_of(proc: subprocess.Popen[str]) -> int:
 def _kill(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    proc.wait(timeout=scaled(10))
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 def test_processes_starting_together_get_distinct_slots(tmp_path: Path) -> None:
     root = tmp_path / "config"
-    start_at = time.time() + 1.5  # all children are imported and spinning by then
+    start_at = time.time() + scaled(1.5)  # all children are imported and spinning by then
     procs = [_spawn(root, "same-host", start_at) for _ in range(6)]
     try:
         slots = sorted(_slot_of(p) for p in procs)
@@ -64,7 +65,7 @@ def test_processes_starting_together_get_distinct_slots(tmp_path: Path) -> None:
             _kill(p)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 def test_kill_9_frees_the_slot_at_once(tmp_path: Path) -> None:
     root = tmp_path / "config"
     proc = _spawn(root, "h", time.time())
@@ -79,7 +80,7 @@ def test_kill_9_frees_the_slot_at_once(tmp_path: Path) -> None:
         assert recorded["host"] == "other" and recorded["pid"] == os.getpid()
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(scaled(60))
 def test_restart_reclaims_the_slot_of_the_same_host(tmp_path: Path) -> None:
     root = tmp_path / "config"
     first = _spawn(root, "container-a", time.time())

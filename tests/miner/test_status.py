@@ -15,6 +15,7 @@ from typing import Any
 from scavenger.miner.earnings import DayCalendar, estimate
 from scavenger.miner.journal import Journal
 from scavenger.miner.slots import instance_dir, wallets_dir
+from timing import scaled
 
 A = "addr1qx" + "a" * 96
 B = "addr1qx" + "b" * 96
@@ -74,7 +75,7 @@ def _status(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ROOT_CONF_PATH=str(root))
     return subprocess.run(
         [sys.executable, "-c", "from scavenger.cli import main; main()", "status", *args],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+        env=env, capture_output=True, text=True, timeout=scaled(60), check=False,
     )
 
 

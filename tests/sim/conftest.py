@@ -20,6 +20,7 @@ from scavenger.sim.signer import ReceiptSigner
 from scavenger.sim.solver import RomParams, SolutionChecker
 from scavenger.sim.store import Store
 from scavenger.wallet import Wallet
+from timing import scaled
 
 SMALL_ROM = 1 << 20
 SMALL_PRE = 1 << 16
@@ -67,7 +68,7 @@ def inproc(tmp_path: Path) -> Iterator[InProcessSim]:
     server = uvicorn.Server(uvicorn.Config(create_app(sim), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + scaled(10)
     while not server.started:
         if time.monotonic() > deadline:
             raise RuntimeError("in-process simulator did not start")

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scavenger.sim.testing import SimulatorHandle, running_simulator
+from timing import scaled
 
 from .conftest import SMALL_PRE, SMALL_ROM
 
@@ -51,7 +52,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorHandle]:
 
 @pytest.fixture(scope="module")
 def http(sim: SimulatorHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sim.url, timeout=10.0) as client:
+    with httpx.Client(base_url=sim.url, timeout=scaled(10.0)) as client:
         yield client
 
 

@@ -12,6 +12,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from scavenger.sim.app import create_app
+from timing import scaled
 
 from .conftest import InProcessSim
 
@@ -29,7 +30,7 @@ def fuzz(inproc: InProcessSim, mode: GenerationMode) -> int:
         @given(case=schema.as_strategy(mode))
         def run(case: Case) -> None:
             nonlocal calls
-            response = case.call(base_url=inproc.url, session=session, timeout=10)
+            response = case.call(base_url=inproc.url, session=session, timeout=scaled(10))
             calls += 1
             case.validate_response(response, checks=CHECKS)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from scavenger.sim.testing import running_simulator
+from timing import scaled
 
 from .conftest import SMALL_PRE, SMALL_ROM
 
@@ -41,7 +42,7 @@ def test_simulator_does_not_outlive_a_killed_test_process(tmp_path: Path) -> Non
     """)
     owner = subprocess.Popen([sys.executable, "-c", script])
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + scaled(30)
         while not pid_file.exists():
             assert time.monotonic() < deadline and owner.poll() is None
             time.sleep(0.05)
@@ -49,9 +50,9 @@ def test_simulator_does_not_outlive_a_killed_test_process(tmp_path: Path) -> Non
         assert httpx.get(f"{url}/_sim/health").status_code == 200
     finally:
         owner.kill()
-        owner.wait(10)
+        owner.wait(scaled(10))
     pid = int(pid_text)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + scaled(15)
     while alive(pid):
         assert time.monotonic() < deadline, f"simulator {pid} still alive 15 s after its parent was killed"
         time.sleep(0.1)

@@ -26,6 +26,7 @@ import psycopg
 import pytest
 
 from scavenger.stats.reporter import ReporterConfig, StatsReporter
+from timing import scaled
 
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 WRITE_TOKEN = "test-write-" + secrets.token_hex(8)
@@ -61,7 +62,7 @@ class PgCluster:
 
     def _pg_ctl(self, *args: str) -> None:
         subprocess.run(_as_postgres([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args]),
-                       check=True, capture_output=True, timeout=60)
+                       check=True, capture_output=True, timeout=scaled(60))
 
     def start(self) -> None:
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -101,7 +102,7 @@ def pg_cluster() -> Iterator[PgCluster]:
     subprocess.run(
         _as_postgres([str(bin_dir / "initdb"), "-D", str(cluster.data), "-U", "postgres", "-E", "UTF8",
                       "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "--no-sync"]),
-        check=True, capture_output=True, timeout=120,
+        check=True, capture_output=True, timeout=scaled(120),
     )
     cluster.start()
     try:
@@ -130,7 +131,7 @@ class Backend:
 
     def client(self, token: str | None = WRITE_TOKEN) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=scaled(10))
 
 
 def backend_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
@@ -158,7 +159,7 @@ def start_backend(tmp_path: Path) -> Iterator[Callable[..., Backend]]:
                                        stdout=log_file, stderr=subprocess.STDOUT)
         backend = Backend(f"http://127.0.0.1:{port}", process, log_path)
         started.append(backend)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + scaled(30)
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise AssertionError(f"backend exited with {process.returncode}:\n{backend.log_text()}")
@@ -174,10 +175,10 @@ def start_backend(tmp_path: Path) -> Iterator[Callable[..., Backend]]:
         if backend.process.poll() is None:
             backend.process.terminate()
             try:
-                backend.process.wait(10)
+                backend.process.wait(scaled(10))
             except subprocess.TimeoutExpired:
                 backend.process.kill()
-                backend.process.wait(10)
+                backend.process.wait(scaled(10))
 
 
 class StepClock:

@@ -13,6 +13,7 @@ import pytest
 
 from scavenger.stats import app as app_module
 from scavenger.stats.config import BackendConfig, ConfigError, build_database_url, redact_url
+from timing import scaled
 
 from .conftest import BACKEND_ARGV, READ_TOKEN, WRITE_TOKEN, Backend, PgCluster, backend_env, free_port
 
@@ -135,7 +136,7 @@ def test_token_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_refuses_to_start_without_token(pg_cluster: PgCluster, database_url: str) -> None:
     env = backend_env(database_url, free_port(), STATS_BEARER_TOKEN="")
-    result = subprocess.run(BACKEND_ARGV, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(BACKEND_ARGV, env=env, capture_output=True, text=True, timeout=scaled(60))
     assert result.returncode != 0
     assert "STATS_BEARER_TOKEN is empty" in result.stderr
     assert pg_cluster.app_password not in result.stderr + result.stdout

@@ -11,6 +11,7 @@ import pytest
 from miner.conftest import MinerProcess
 from miner.test_book_e2e import run_outage
 from scavenger.miner.book import ChallengeBook
+from timing import scaled
 
 from .conftest import WRITE_TOKEN, Backend
 
@@ -29,7 +30,7 @@ def miners() -> Iterator[Callable[..., MinerProcess]]:
         miner.kill9()
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(scaled(300))
 def test_a_miner_on_another_host_gets_the_missed_challenges_from_the_backend(
     tmp_path: Path,
     database_url: str,

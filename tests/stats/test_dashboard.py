@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from timing import scaled
+
 from .conftest import READ_TOKEN, Backend
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -40,10 +42,10 @@ def chromium() -> str:
         # Debian's chromium package; the test setup installs it when missing (root only).
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         install = ["apt-get", "install", "-y", "-qq", "chromium"]
-        if subprocess.run(install, capture_output=True, timeout=900, env=env).returncode != 0:
+        if subprocess.run(install, capture_output=True, timeout=scaled(900), env=env).returncode != 0:
             # A fresh container may have no package lists yet.
-            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=600, env=env)
-            subprocess.run(install, capture_output=True, timeout=900, env=env)
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=scaled(600), env=env)
+            subprocess.run(install, capture_output=True, timeout=scaled(900), env=env)
         path = find_chromium()
     if path is None:
         pytest.skip("headless Chromium is not installed and could not be installed "
@@ -54,7 +56,8 @@ def chromium() -> str:
 def chromium_argv(chromium: str, profile: Path, size: tuple[int, int] = (1280, 1400)) -> list[str]:
     return [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--no-first-run", "--hide-scrollbars", f"--user-data-dir={profile}",
-            f"--window-size={size[0]},{size[1]}", "--virtual-time-budget=8000", "--timeout=30000"]
+            f"--window-size={size[0]},{size[1]}", "--virtual-time-budget=8000",
+            f"--timeout={int(scaled(30_000))}"]
 
 
 def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -126,14 +129,14 @@ def seed_data(backend: Backend) -> float:
 
 def _dom(chromium: str, url: str, profile: Path, size: tuple[int, int] = (1280, 1400)) -> str:
     dump = subprocess.run([*chromium_argv(chromium, profile, size), "--dump-dom", url],
-                          capture_output=True, text=True, timeout=90)
+                          capture_output=True, text=True, timeout=scaled(90))
     assert 'data-state="ready"' in dump.stdout, dump.stderr[-2000:]
     return dump.stdout
 
 
 def _screenshot(chromium: str, url: str, profile: Path, shot: Path, size: tuple[int, int]) -> list[bytes]:
     subprocess.run([*chromium_argv(chromium, profile, size), f"--screenshot={shot}", url],
-                   capture_output=True, timeout=90, check=True)
+                   capture_output=True, timeout=scaled(90), check=True)
     width, height, rows = png_pixels(shot.read_bytes())
     assert (width, height) == size
     colors = {row[i:i + 3] for row in rows[::4] for i in range(0, len(row), 12)}
@@ -229,7 +232,7 @@ def test_dashboard_down_and_error_states(chromium: str, start_backend: Callable[
     frame_url = f"http://127.0.0.1:{pages.server_address[1]}/narrow.html"
     try:
         dump = subprocess.run([*chromium_argv(chromium, tmp_path / "p3", (500, 2500)), "--dump-dom",
-                               frame_url], capture_output=True, text=True, timeout=90)
+                               frame_url], capture_output=True, text=True, timeout=scaled(90))
         _screenshot(chromium, frame_url, tmp_path / "p4", tmp_path / "dashboard-420.png", (500, 2500))
     finally:
         pages.shutdown()

@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 import httpx
 import psycopg
 
+from timing import scaled
+
 from .conftest import Backend, PgCluster, StepClock, make_reporter
 
 
 async def wait_healthy(backend: Backend, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=scaled(5)) as client:
         while time.monotonic() < deadline:
             try:
                 if (await client.get(backend.url + "/health")).status_code == 200:
@@ -40,7 +42,7 @@ async def test_outage_gives_503_and_reporter_delivers_after_restart(
 
     pg_cluster.stop()
     try:
-        async with httpx.AsyncClient(base_url=backend.url, timeout=15,
+        async with httpx.AsyncClient(base_url=backend.url, timeout=scaled(15),
                                      headers={"Authorization": "Bearer " + reporter.config.token}) as client:
             reply = await client.post("/insert_stat", json={
                 "container_id": "c", "miner_id": "m", "hash_rate": 1.0,

@@ -13,6 +13,8 @@ from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
+from timing import scaled
+
 from .conftest import WRITE_TOKEN, Backend
 
 CHECKS = [not_a_server_error, negative_data_rejection]
@@ -21,7 +23,7 @@ SETTINGS = settings(max_examples=60, derandomize=True, deadline=None, database=N
 
 
 def fuzz(backend: Backend, mode: GenerationMode) -> int:
-    schema = schemathesis.openapi.from_url(backend.url + "/openapi.json", timeout=10)
+    schema = schemathesis.openapi.from_url(backend.url + "/openapi.json", timeout=scaled(10))
     calls = 0
     with requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {WRITE_TOKEN}"
@@ -30,7 +32,7 @@ def fuzz(backend: Backend, mode: GenerationMode) -> int:
         @given(case=schema.as_strategy(mode))
         def run(case: Case) -> None:
             nonlocal calls
-            response = case.call(base_url=backend.url, session=session, timeout=10)
+            response = case.call(base_url=backend.url, session=session, timeout=scaled(10))
             calls += 1
             case.validate_response(response, checks=CHECKS)
 

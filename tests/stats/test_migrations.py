@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 
 from scavenger.stats.migrations import load_migrations, migrate
+from timing import scaled
 
 from .conftest import BACKEND_ARGV, Backend, backend_env, free_port
 
@@ -88,9 +89,9 @@ def test_backends_starting_together_share_one_schema(
 def test_cli_migrate_only(database_url: str) -> None:
     env = backend_env(database_url, free_port())
     first = subprocess.run([*BACKEND_ARGV, "--migrate-only"], env=env, capture_output=True, text=True,
-                           timeout=60)
+                           timeout=scaled(60))
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == "applied: " + ", ".join(m.name for m in load_migrations())
     again = subprocess.run([*BACKEND_ARGV, "--migrate-only"], env=env, capture_output=True, text=True,
-                           timeout=60)
+                           timeout=scaled(60))
     assert again.returncode == 0 and again.stdout.strip() == "applied: nothing (up to date)"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scavenger.wallet import donate_list
 from scavenger.wallet.store import WalletStore
+from timing import scaled
 
 from .helpers import spawn_together, used
 
@@ -18,7 +19,7 @@ def test_concurrent_creators_never_share_or_overwrite(tmp_path: Path) -> None:
     procs = spawn_together(PROCESSES, tmp_path / "go", "store", str(directory), "mainnet", "3", "0.05")
     outputs = []
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=scaled(120))
         assert proc.returncode == 0, err
         outputs.append(used(out))
     everyone = [a for out in outputs for a in out]
@@ -39,7 +40,7 @@ def test_concurrent_ensure_converges(tmp_path: Path) -> None:
     procs = spawn_together(PROCESSES, tmp_path / "go", "ensure", str(directory), "testnet", "5")
     results = []
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=scaled(120))
         assert proc.returncode == 0, err
         results.append(used(out))
     assert all(r == results[0] for r in results) and len(results[0]) == 5
@@ -50,7 +51,7 @@ def test_concurrent_donate_list_creators_converge(tmp_path: Path) -> None:
     procs = spawn_together(PROCESSES, tmp_path / "go", "donate", str(tmp_path / "config"), "mainnet")
     lists = []
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=scaled(120))
         assert proc.returncode == 0, err
         lists.append(used(out, "LIST"))
     assert all(lst == lists[0] for lst in lists) and len(lists[0]) == 3

@@ -17,6 +17,7 @@ import pytest
 from scavenger.wallet import bip39, donate_list
 from scavenger.wallet.fsutil import CRASH_ENV
 from scavenger.wallet.store import WalletStore
+from timing import scaled
 
 from .helpers import spawn, used
 
@@ -51,7 +52,7 @@ def test_kill_at_every_step(tmp_path: Path, prefill: int, step: str) -> None:
     old = [w.address for w in store.ensure(prefill)] if prefill else []
     before = store.seeds_path.read_bytes() if prefill else b""
     proc = spawn("store", str(directory), "mainnet", "1", **{CRASH_ENV: step})
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=scaled(60))
     assert proc.returncode == -signal.SIGKILL, f"never reached {step}: rc={proc.returncode} {err}"
     assert used(out) == []  # killed before create() returned
     addresses = _check_store(directory, before, [])
@@ -69,14 +70,14 @@ def test_kill_at_random_times(tmp_path: Path) -> None:
     rng = random.Random(20261125)
     reported: list[str] = []
     before = b""
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + scaled(90)
     for _ in range(12):
         proc = spawn("store", str(directory), "mainnet", "50")
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "READY"  # imports done: kill during real work
         time.sleep(rng.uniform(0.0, 0.25))
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=scaled(30))
         reported += used(out)
         addresses = _check_store(directory, before, reported)
         before = (directory / "seeds.txt").read_bytes() if (directory / "seeds.txt").exists() else b""
@@ -93,7 +94,7 @@ def test_kill_at_random_times(tmp_path: Path) -> None:
 )
 def test_donate_list_kill_at_every_step(tmp_path: Path, step: str) -> None:
     proc = spawn("donate", str(tmp_path), "mainnet", **{CRASH_ENV: step})
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=scaled(60))
     assert proc.returncode == -signal.SIGKILL, err
     seeds_file = tmp_path / donate_list.SEED_FILE
     seeds_before = seeds_file.read_bytes() if seeds_file.exists() else None

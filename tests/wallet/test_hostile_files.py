@@ -16,6 +16,7 @@ import pytest
 from scavenger.wallet import donate_list
 from scavenger.wallet.errors import StoreError
 from scavenger.wallet.store import KEYS_FILE, LOCK_FILE, WalletStore, wallets_dir
+from timing import scaled
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_lock_file_linked_to_the_seeds_is_refused(store: WalletStore, link: str)
     assert store.seeds_path.read_bytes() == before
 
 
-@pytest.mark.timeout(20)
+@pytest.mark.timeout(scaled(20))
 def test_fifo_seed_file_is_refused_without_hanging(store: WalletStore) -> None:
     store.directory.mkdir(parents=True, mode=0o700)
     os.mkfifo(store.seeds_path)
@@ -93,7 +94,7 @@ def test_read_only_load_opens_nothing_for_writing(
 def _unshare_works() -> bool:
     if shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=30)
+    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=scaled(30))
     return probe.returncode == 0
 
 
@@ -110,7 +111,8 @@ def test_list_and_export_work_on_a_read_only_mount(tmp_path: Path) -> None:
         f"{scavenger} wallet list --config-dir {mount} --json; "
         f"{scavenger} wallet export --config-dir {mount} --show-mnemonic"
     )
-    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True,
+                          timeout=scaled(120))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     listed, _, exported = done.stdout.partition("]\n")
