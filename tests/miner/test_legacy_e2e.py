@@ -98,6 +98,7 @@ def _donate(url: str, wallet: LegacyWallet, destination: str) -> None:
 
 def _scavenger(root: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ROOT_CONF_PATH": str(root), "APP_BASE_URL": url, "APP_LOG_LEVEL": "warn"}
+    env["COLUMNS"] = "250"  # the `slots` table on one line per slot
     return subprocess.run(
         [sys.executable, "-c", "from scavenger.cli import main; main()", *args],
         env=env,
@@ -175,6 +176,10 @@ def test_original_config_tree_is_mined_consolidated_settled_and_reassigned(
         assert "slot 1: ambiguous" in report.stdout
         assert "author address" in report.stdout
         assert donations()[author_assigned.address] == AUTHOR  # the report alone moves nothing
+
+        table = _scavenger(root, sim.url, "slots").stdout.splitlines()
+        kinds_listed = {n: next(x for x in table if x.strip().startswith(f"│ {n} ")) for n in (1, 2, 3)}
+        assert "ambiguous" in kinds_listed[1] and "legacy" in kinds_listed[2] and "legacy" in kinds_listed[3]
 
         settle = _scavenger(root, sim.url, "legacy", "settle", "--slot", "1")
         assert settle.returncode == 0, settle.stderr

@@ -157,7 +157,7 @@ def slots(**flags: Any) -> None:
     if not infos:
         click.echo(f"no slot in {config.root}")
         return
-    table = Table("slot", "state", "holder host", "pid", "since", "wallets", "folder")
+    table = Table("slot", "state", "holder host", "pid", "since", "wallets", "kind", "folder")
     for info in infos:
         holder = info.holder
         state = "[green]alive[/]" if info.alive else "free"
@@ -170,9 +170,22 @@ def slots(**flags: Any) -> None:
             str(holder.pid) if holder else "-",
             holder.started_at if holder else "-",
             str(info.wallet_count),
+            _slot_kind(info.path / f"miner-{info.number}" / "wallets"),
             str(info.path),
         )
     Console().print(table)
+
+
+def _slot_kind(wallets: Path) -> str:
+    """standard, legacy (the original program's folder), ambiguous (needs `scavenger legacy settle`)."""
+    from scavenger.wallet import kinds
+    from scavenger.wallet.errors import StoreError
+
+    try:
+        kind = kinds.classify(wallets).kind
+    except StoreError:
+        return "?"
+    return "-" if kind == "empty" else kind
 
 
 @click.command("donate")
