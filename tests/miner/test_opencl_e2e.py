@@ -46,3 +46,30 @@ def test_mine_with_the_opencl_backend_gets_receipts(
         assert "hashing backend: opencl on" in text
         assert "nonces per launch" in text
         assert "OpenCL backend stopped" not in text
+
+
+def test_opencl_without_pyopencl_stops_before_anything_is_created(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path / "config"
+    env = {
+        **os.environ,
+        "MINER_BACKEND": "opencl",
+        "ROOT_CONF_PATH": str(root),
+        "APP_BASE_URL": "http://127.0.0.1:9",
+    }
+    hide = "import sys; sys.modules['pyopencl'] = None; from scavenger.cli import main; main()"
+    out = subprocess.run(
+        [sys.executable, "-c", hide, "mine", "--plain"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=scaled(60),
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode != 0
+    assert "MINER_BACKEND=opencl: pyopencl is not installed" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not root.exists()

@@ -142,6 +142,7 @@ class Miner:
         # Set when a background task crashed: the process then exits 1, so "restart on failure"
         # supervisors (systemd Restart=on-failure, Docker on-failure) do restart it.
         self.failed = False
+        self._backend: Any = None
 
     def request_stop(self) -> None:
         if not self.stop.is_set():
@@ -150,6 +151,8 @@ class Miner:
 
     async def run(self) -> int:
         config = self.config
+        # Before anything is claimed or created: an unusable MINER_BACKEND=opencl stops the start here.
+        self._backend = await asyncio.to_thread(open_configured_backend, config)
         try:
             lease = await asyncio.to_thread(
                 claim_slot, config.root, forced=config.instance_slot, usable=self._usable
@@ -301,7 +304,7 @@ class Miner:
             if engine_box:
                 engine_box[0].wake.set()
 
-        backend = await asyncio.to_thread(open_configured_backend, config)
+        backend = self._backend
         engine = Engine(
             journal=journal,
             roms=RomCache(_make_rom_factory(config, backend)),
