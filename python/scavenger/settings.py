@@ -192,11 +192,16 @@ _SETTINGS: list[Setting] = [
     Setting("CONTAINER_PREFIX", text_value, "", "Prefix of the stats container_id.", "any text", _MINER),
     Setting("APP_VERSION", text_value, "0.1.0", "Version reported with each stats row.", "any text", _MINER),
     Setting("STATS_BEARER_TOKEN", text_value, "", "Shared secret between miners and the backend.",
-            "non-empty when stats are on; the backend refuses to start without one",
+            "16+ characters, not a published default such as changeme (the backend refuses to start with "
+            "one, except changeme & co. in the demo profile; miners warn)",
             ("mine", "demo", "stats-backend"), default_text="empty", secret=True),
+    Setting("COMPOSE_PROFILES", text_value, "",
+            "Compose's profile list, passed through by docker-compose.yml: with demo in it, the published "
+            "default token is accepted (with a warning).", "comma-separated profile names",
+            ("mine", "demo", "stats-backend")),
     # --- stats backend ---------------------------------------------------------------------------------
     Setting("STATS_READ_TOKEN", text_value, "", "Optional read-only token for the dashboard and read API.",
-            "any text", ("stats-backend",), secret=True),
+            "empty, or as STATS_BEARER_TOKEN", ("stats-backend",), secret=True),
     Setting("STATS_PUBLIC_READ", parse_bool, False, "Serve the dashboard and read API without a token.",
             "true or false", ("stats-backend",)),
     Setting("BACKEND_BIND_HOST", text_value, "0.0.0.0", "Interface the stats backend listens on.",

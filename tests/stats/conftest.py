@@ -136,7 +136,7 @@ class Backend:
 
 def backend_env(database_url: str, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("POSTGRES_", "STATS_", "DATABASE_URL", "BACKEND_"))}
+           if not k.startswith(("POSTGRES_", "STATS_", "DATABASE_URL", "BACKEND_", "COMPOSE_"))}
     env.update({"STATS_BEARER_TOKEN": WRITE_TOKEN, "STATS_READ_TOKEN": READ_TOKEN,
                 "DATABASE_URL": database_url, "BACKEND_PORT": str(port),
                 "BACKEND_BIND_HOST": "127.0.0.1", "APP_LOG_LEVEL": "info"})

@@ -142,9 +142,31 @@ def test_refuses_to_start_without_token(pg_cluster: PgCluster, database_url: str
     assert pg_cluster.app_password not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"STATS_BEARER_TOKEN": "AZERTY"}, "STATS_BEARER_TOKEN is a published default"),
+        ({"STATS_BEARER_TOKEN": "changeme", "COMPOSE_PROFILES": "miners"}, "only the demo profile"),
+        ({"STATS_BEARER_TOKEN": "change-me-to-a-long-random-token"}, "published default"),
+        ({"STATS_BEARER_TOKEN": "x"}, "STATS_BEARER_TOKEN has 1 characters; at least 16 are required"),
+        ({"STATS_READ_TOKEN": "fifteen-chars.."}, "STATS_READ_TOKEN has 15 characters"),
+    ],
+)
+def test_refuses_short_and_published_tokens(pg_cluster: PgCluster, database_url: str, extra: dict[str, str],
+                                            message: str) -> None:
+    env = backend_env(database_url, free_port(), **extra)
+    result = subprocess.run(BACKEND_ARGV, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert message in result.stderr and "secrets.token_urlsafe(32)" in result.stderr
+    assert "Traceback" not in result.stderr
+    for value in extra.values():
+        assert f"'{value}'" not in result.stderr  # the refused token itself is never echoed
+
+
 def test_warns_loudly_on_seed_default_token(start_backend: Callable[..., Backend], database_url: str,
                                              pg_cluster: PgCluster) -> None:
-    backend = start_backend(database_url, STATS_BEARER_TOKEN="AZERTY")
+    # Accepted only in Compose's demo profile (docker-compose.yml passes COMPOSE_PROFILES through).
+    backend = start_backend(database_url, STATS_BEARER_TOKEN="AZERTY", COMPOSE_PROFILES="demo")
     with backend.client("AZERTY") as client:
         assert client.post("/insert_stat", json=stat()).status_code == 200
     log = backend.log_text()
@@ -167,12 +189,12 @@ def test_database_url_from_seed_variables() -> None:
         build_database_url({"POSTGRES_PORT": "abc"})
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         build_database_url({"DATABASE_URL": "mysql://x"})
-    config = BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t0ken-secret", "BACKEND_PORT": "9090"})
+    config = BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t0ken-secret-16c", "BACKEND_PORT": "9090"})
     assert config.port == 9090 and config.host == "0.0.0.0"
-    assert "t0ken-secret" not in repr(config) and "p%40ss" not in repr(config)
+    assert "t0ken-secret-16c" not in repr(config) and "p%40ss" not in repr(config)
     with pytest.raises(ConfigError, match="BACKEND_PORT"):
-        BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t", "BACKEND_PORT": "http"})
+        BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t" * 16, "BACKEND_PORT": "http"})
     with pytest.raises(ConfigError, match="STATS_DB_TIMEOUT"):
-        BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t", "STATS_DB_TIMEOUT": "soon"})
-    quick = BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t", "STATS_DB_TIMEOUT": "0.5"})
+        BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t" * 16, "STATS_DB_TIMEOUT": "soon"})
+    quick = BackendConfig.from_env({**env, "STATS_BEARER_TOKEN": "t" * 16, "STATS_DB_TIMEOUT": "0.5"})
     assert quick.db_timeout == 0.5

@@ -41,3 +41,21 @@ def test_backend_stores_urls_redacted(start_backend: Callable[..., Backend], dat
     with psycopg.connect(database_url) as conn:
         stored = conn.execute("SELECT url FROM api_return").fetchall()
     assert stored == [("http://***@api.example/challenge?api_key=***&x=1",)]
+
+
+@pytest.mark.parametrize(("token", "env", "warned"), [
+    ("short", {}, "STATS_BEARER_TOKEN has 5 characters"),
+    ("changeme", {}, "published default"),
+    ("changeme", {"COMPOSE_PROFILES": "demo"}, None),
+    ("a-long-enough-random-token", {}, None),
+])
+def test_miner_side_warns_about_a_token_the_backend_refuses(
+    caplog: pytest.LogCaptureFixture, token: str, env: dict[str, str], warned: str | None
+) -> None:
+    config = ReporterConfig.from_env({"ENABLE_STATS_BACKEND": "true", "STATS_BEARER_TOKEN": token, **env})
+    with caplog.at_level(logging.WARNING):
+        StatsReporter(config)
+    if warned is None:
+        assert "STATS_BEARER_TOKEN" not in caplog.text
+    else:
+        assert warned in caplog.text and "token_urlsafe" in caplog.text and token not in caplog.text

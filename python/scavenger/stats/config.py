@@ -20,8 +20,34 @@ from scavenger.redact import redact_url as redact_url
 
 log = logging.getLogger(__name__)
 
-# The seed's .env.example value and the seed's two code defaults: anyone can guess them.
-KNOWN_WEAK_TOKENS = frozenset({"AZERTY", "changeme", "secret_token"})
+# The seed's .env.example value, the seed's two code defaults and our own manifests' placeholder: published,
+# so anyone can guess them.
+KNOWN_WEAK_TOKENS = frozenset({"AZERTY", "changeme", "secret_token", "change-me-to-a-long-random-token"})
+# A bearer token is the only thing between the internet and the stats database: 16 characters is the least
+# a random token (token_urlsafe(12) and up) has; a person-chosen word is usually shorter.
+MIN_TOKEN_LENGTH = 16
+TOKEN_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+# With this profile in COMPOSE_PROFILES (docker-compose.yml passes the list through), the published default
+# token is accepted, with a warning, so the local demo runs without any setup.
+DEMO_PROFILE = "demo"
+
+
+def is_demo_profile(env: Mapping[str, str] | None = None) -> bool:
+    profiles = settings.read(["COMPOSE_PROFILES"], env)["COMPOSE_PROFILES"]
+    return DEMO_PROFILE in {part.strip() for part in str(profiles).split(",")}
+
+
+def token_problem(name: str, token: str, *, demo: bool = False) -> str | None:
+    """Why ``token`` (the value of setting ``name``) must not be used, in one line with a hint; None if fine.
+    Never echoes the token. In the demo profile only the published defaults are let through."""
+    if token in KNOWN_WEAK_TOKENS:
+        if demo:
+            return None
+        return (f"{name} is a published default: anyone could use it. Set your own ({TOKEN_HINT}); only the "
+                f"demo profile (COMPOSE_PROFILES=demo) accepts it")
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"{name} has {len(token)} characters; at least {MIN_TOKEN_LENGTH} are required ({TOKEN_HINT})"
+    return None
 DEFAULT_PORT: int = settings.SETTINGS["BACKEND_PORT"].default
 # The service runs in a container next to the miners; bind narrower with --host / BACKEND_BIND_HOST.
 DEFAULT_HOST: str = settings.SETTINGS["BACKEND_BIND_HOST"].default
@@ -63,10 +89,17 @@ class BackendConfig:
     pool_max: int = 8
     db_timeout: float = 2.0
     max_batch: int = 5000
+    demo: bool = False
 
     def __post_init__(self) -> None:
         if not self.token:
-            raise ConfigError("STATS_BEARER_TOKEN is empty: refusing to accept unauthenticated inserts")
+            raise ConfigError(
+                f"STATS_BEARER_TOKEN is empty: refusing to accept unauthenticated inserts ({TOKEN_HINT})"
+            )
+        for name, value in (("STATS_BEARER_TOKEN", self.token), ("STATS_READ_TOKEN", self.read_token)):
+            problem = token_problem(name, value, demo=self.demo) if value else None
+            if problem is not None:
+                raise ConfigError(problem)
         if not 0 < self.port < 65536:
             raise ConfigError(f"BACKEND_PORT must be a TCP port, got {self.port}")
         if not 1 <= self.pool_min <= self.pool_max:
@@ -96,6 +129,7 @@ class BackendConfig:
             "port": values["BACKEND_PORT"],
             "pool_max": values["STATS_DB_POOL_MAX"],
             "db_timeout": values["STATS_DB_TIMEOUT"],
+            "demo": is_demo_profile(env),
         }
         fields.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**fields)  # type: ignore[arg-type]
@@ -103,6 +137,7 @@ class BackendConfig:
     def warn_if_weak(self) -> None:
         if self.weak_token:
             log.warning(
-                "!!! STATS_BEARER_TOKEN/STATS_READ_TOKEN is a published default (AZERTY/changeme/"
-                "secret_token): anyone can write to this stats database. Set a long random token. !!!"
+                "!!! STATS_BEARER_TOKEN/STATS_READ_TOKEN is a published default, accepted only because this "
+                "is the demo profile: anyone can write to this stats database. Outside a demo, %s !!!",
+                TOKEN_HINT,
             )

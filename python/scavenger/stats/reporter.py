@@ -36,6 +36,7 @@ import httpx
 
 from scavenger import settings
 from scavenger.redact import printable, redact_url
+from scavenger.stats.config import is_demo_profile, token_problem
 from scavenger.stats.outbox import Outbox, Row
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class ReporterConfig:
     buffer_size: int = DEFAULT_BUFFER
     timeout: float = DEFAULT_TIMEOUT
     close_timeout: float = 5.0
+    demo: bool = False  # COMPOSE_PROFILES holds "demo": the published default token is not warned about
 
     def __post_init__(self) -> None:
         if self.enabled and not self.token:
@@ -120,6 +122,7 @@ class ReporterConfig:
             version=values["APP_VERSION"],
             buffer_size=values["STATS_BUFFER_SIZE"],
             timeout=values["STATS_TIMEOUT"],
+            demo=is_demo_profile(env),
         )
 
 
@@ -189,6 +192,11 @@ class StatsReporter:
         self._api_sent = 0
         self._rejected = 0
         self._healthy: dict[str, bool] = {}
+        # Warned, not refused: mining never depends on statistics. The backend refuses such a token, so
+        # without this line the only symptom would be rows buffered forever behind 401s.
+        problem = token_problem("STATS_BEARER_TOKEN", config.token, demo=config.demo)
+        if config.enabled and problem is not None:
+            log.warning("stats: %s; the stats backend refuses it, so no statistics will be stored", problem)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, slot: int | None = None) -> StatsReporter:
