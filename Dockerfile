@@ -27,6 +27,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/scavenger/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/home/scavenger \
     ROOT_CONF_PATH=/usr/local/bin/config \
+    METRICS_HOST=0.0.0.0 \
     SCAVENGER_DATA_DIR=/var/lib/scavenger
 # tini is PID 1 so SIGTERM reaches the miner (a Python PID 1 would ignore it) and zombies are reaped;
 # the locally built base already has it, a stock python image gets it from apt.

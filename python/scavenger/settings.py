@@ -174,6 +174,10 @@ _SETTINGS: list[Setting] = [
             ("mine", "demo", "slots", "donate", "status", "stats-backend"), flag="--log-level"),
     Setting("METRICS_PORT", parse_port, 0, "Prometheus /metrics port, 0 = off.", "0..65535", _MINER,
             flag="--metrics-port", default_text="0 (off)", metavar="PORT"),
+    Setting("METRICS_HOST", text_value, "127.0.0.1",
+            "Interface /metrics listens on: this machine only by default; the container images and "
+            "manifests set 0.0.0.0 so Prometheus can scrape them.", "an address (0.0.0.0 or :: for all)",
+            _MINER, flag="--metrics-host", metavar="HOST"),
     # --- miner -> stats backend ------------------------------------------------------------------------
     Setting("ENABLE_STATS_BACKEND", parse_bool, False,
             "Report hash rate and API replies to the stats backend.", "true or false", _MINER),

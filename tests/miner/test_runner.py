@@ -65,3 +65,25 @@ def test_a_busy_metrics_port_is_a_clear_configuration_error() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(ConfigError, match=f"METRICS_PORT {port}: cannot serve /metrics"):
             start_metrics(MinerState("miner-1", 1, 1, ""), port, addr="127.0.0.1")
+
+
+def test_metrics_listen_on_loopback_unless_metrics_host_says_otherwise() -> None:
+    from scavenger.miner.config import load_config
+    from scavenger.miner.metrics import start_metrics
+
+    assert load_config({}).metrics_host == "127.0.0.1"
+    assert load_config({"METRICS_HOST": "0.0.0.0"}).metrics_host == "0.0.0.0"
+    server = start_metrics(MinerState("miner-1", 1, 1, ""), _free_port())
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -83,6 +83,7 @@ def _mine_options(rom_size: str | None = None, pre_size: str | None = None) -> C
         settings.option("INSTANCE_SLOT", dest="instance_slot"),
         settings.option("CHALLENGE_POLL_INTERVAL", dest="poll_interval"),
         settings.option("METRICS_PORT"),
+        settings.option("METRICS_HOST"),
         settings.option("ASHMAIZE_ROM_SIZE", default_text=rom_size),
         settings.option("ASHMAIZE_PRE_SIZE", default_text=pre_size),
         settings.option("DONATE_ENABLED", dest="donate"),

@@ -64,6 +64,7 @@ class MinerConfig:
     network: str = _d("CARDANO_NETWORK")
     instance_slot: int | None = None
     metrics_port: int = _d("METRICS_PORT")
+    metrics_host: str = _d("METRICS_HOST")
     tip_address: str | None = None
     rom_size: int = DEFAULT_ROM_SIZE
     pre_size: int = DEFAULT_PRE_SIZE
@@ -97,6 +98,7 @@ _FIELDS: dict[str, str] = {
     "network": "CARDANO_NETWORK",
     "instance_slot": "INSTANCE_SLOT",
     "metrics_port": "METRICS_PORT",
+    "metrics_host": "METRICS_HOST",
     "tip_address": "TIP_ADDRESS",
     "rom_size": "ASHMAIZE_ROM_SIZE",
     "pre_size": "ASHMAIZE_PRE_SIZE",

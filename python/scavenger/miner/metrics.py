@@ -110,8 +110,9 @@ def build_registry(state: MinerState) -> CollectorRegistry:
     return registry
 
 
-def start_metrics(state: MinerState, port: int, addr: str = "0.0.0.0") -> Any:
-    """Serve /metrics in a daemon thread; returns the server (call ``.shutdown()``) or None when off."""
+def start_metrics(state: MinerState, port: int, addr: str = "127.0.0.1") -> Any:
+    """Serve /metrics on ``addr`` (METRICS_HOST: loopback unless a container opens it) in a daemon thread;
+    returns the server (call ``.shutdown()``) or None when off."""
     if port == 0:
         return None
     try:
@@ -119,6 +120,8 @@ def start_metrics(state: MinerState, port: int, addr: str = "0.0.0.0") -> Any:
     except OSError as exc:
         # Typically two instances on one host with the same METRICS_PORT: say so instead of a traceback.
         reason = exc.strerror or exc
-        raise ConfigError(f"METRICS_PORT {port}: cannot serve /metrics on {addr}: {reason}") from None
+        raise ConfigError(
+            f"METRICS_PORT {port}: cannot serve /metrics on {addr} (METRICS_HOST): {reason}"
+        ) from None
     log.info("Prometheus metrics on http://%s:%d/metrics", addr, port)
     return started[0] if isinstance(started, tuple) else started

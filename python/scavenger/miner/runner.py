@@ -232,7 +232,7 @@ class Miner:
         for wallet in wallets:
             state.wallets[wallet.address] = WalletState(address=wallet.address)
         # Before the journal and the reporter: a busy METRICS_PORT then stops the start with nothing to undo.
-        metrics_server = start_metrics(state, config.metrics_port)
+        metrics_server = start_metrics(state, config.metrics_port, config.metrics_host)
         journal = Journal(journal_path(lease))
         backlog = journal.counts()
         if backlog.found:
