@@ -70,7 +70,7 @@ def test_kernel_source_is_the_packaged_cl_files() -> None:
         "special2",
         "exec",
         "finish",
-        "__kernel void ashmaize_search",
+        "__kernel void ashmaize_run",
     ):
         assert name in source
 

@@ -29,6 +29,8 @@ MAX_BATCH = 1 << 22
 NO_HIT = 0xFFFFFFFF
 SELF_TEST_NONCES = 4
 DEFAULT_GPU_WORK_GROUP = 64
+# The kernel's modes (ashmaize.cl).
+MODE_SEARCH, MODE_NONCES, MODE_PREIMAGES = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class OpenClDevice:
         self.batch: int | None = None  # nonces per launch, tuned on the first ROM
         self.tuned_rate = 0.0
         self.stopped: str | None = None  # set on a mismatch: the reason; the device is never used again
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # one launch sequence (copy in, kernel, copy out) at a time
 
     @property
     def name(self) -> str:
@@ -105,9 +107,8 @@ class OpenClRom:
             ctx, flags.READ_ONLY | flags.COPY_HOST_PTR, hostbuf=np.frombuffer(rom.digest(), np.uint8)
         )
         self._best = cl.Buffer(ctx, flags.READ_WRITE, 4)
-        self._search = cl.Kernel(device.program, "ashmaize_search")
-        self._nonces = cl.Kernel(device.program, "ashmaize_nonces")
-        self._hash = cl.Kernel(device.program, "ashmaize_hash")
+        self._unused = cl.Buffer(ctx, flags.READ_WRITE, 64)  # for the arguments a mode does not read
+        self._kernel = cl.Kernel(device.program, "ashmaize_run")
         self._suffix_key: bytes | None = None
         self._suffix_buf: Any = None
 
@@ -123,6 +124,41 @@ class OpenClRom:
         if wg is None:
             return (count,), None
         return (-(-count // wg) * wg,), (wg,)
+
+    def _run(
+        self,
+        mode: int,
+        data: Any,
+        offsets: Any,
+        suffix_len: int,
+        start: int,
+        count: int,
+        nb_loops: int,
+        nb_instrs: int,
+        mask: int,
+        out: Any,
+    ) -> None:
+        """One launch of the kernel over ``count`` work-items, waited for (the wait releases the GIL)."""
+        np, cl = self._np, self._cl
+        gsize, lsize = self._global_size(count)
+        with self.device.lock:
+            self._kernel.set_args(
+                self._window,
+                np.uint32(self._nb_chunks),
+                self._digest,
+                data,
+                offsets,
+                np.uint32(suffix_len),
+                np.uint64(start),
+                np.uint32(count),
+                np.uint32(nb_loops),
+                np.uint32(nb_instrs),
+                np.uint32(mask),
+                np.uint32(mode),
+                self._best,
+                out,
+            )
+            cl.enqueue_nd_range_kernel(self.device.queue, self._kernel, gsize, lsize).wait()
 
     def _suffix(self, suffix: bytes) -> Any:
         if suffix != self._suffix_key:
@@ -153,20 +189,8 @@ class OpenClRom:
         offs = cl.Buffer(ctx, flags.READ_ONLY | flags.COPY_HOST_PTR, hostbuf=offsets)
         out = np.zeros(8 * len(preimages), np.uint64)
         out_buf = cl.Buffer(ctx, flags.WRITE_ONLY, out.nbytes)
-        gsize, lsize = self._global_size(len(preimages))
         with self.device.lock:
-            self._hash.set_args(
-                self._window,
-                np.uint32(self._nb_chunks),
-                self._digest,
-                data,
-                offs,
-                np.uint32(len(preimages)),
-                np.uint32(nb_loops),
-                np.uint32(nb_instrs),
-                out_buf,
-            )
-            cl.enqueue_nd_range_kernel(self.device.queue, self._hash, gsize, lsize).wait()
+            self._run(MODE_PREIMAGES, data, offs, 0, 0, len(preimages), nb_loops, nb_instrs, 0, out_buf)
             cl.enqueue_copy(self.device.queue, out, out_buf)
         raw = out.tobytes()
         return [raw[64 * i : 64 * i + 64] for i in range(len(preimages))]
@@ -180,21 +204,19 @@ class OpenClRom:
             return []
         out = np.zeros(8 * count, np.uint64)
         out_buf = cl.Buffer(self.device.context, cl.mem_flags.WRITE_ONLY, out.nbytes)
-        gsize, lsize = self._global_size(count)
         with self.device.lock:
-            self._nonces.set_args(
-                self._window,
-                np.uint32(self._nb_chunks),
-                self._digest,
+            self._run(
+                MODE_NONCES,
                 self._suffix(suffix),
-                np.uint32(len(suffix)),
-                np.uint64(start),
-                np.uint32(count),
-                np.uint32(nb_loops),
-                np.uint32(nb_instrs),
+                self._unused,
+                len(suffix),
+                start,
+                count,
+                nb_loops,
+                nb_instrs,
+                0,
                 out_buf,
             )
-            cl.enqueue_nd_range_kernel(self.device.queue, self._nonces, gsize, lsize).wait()
             cl.enqueue_copy(self.device.queue, out, out_buf)
         raw = out.tobytes()
         return [raw[64 * i : 64 * i + 64] for i in range(count)]
@@ -206,24 +228,20 @@ class OpenClRom:
         np, cl = self._np, self._cl
         best = np.array([NO_HIT], np.uint32)
         queue = self.device.queue
-        gsize, lsize = self._global_size(count)
         with self.device.lock:
             cl.enqueue_copy(queue, self._best, best)
-            self._search.set_args(
-                self._window,
-                np.uint32(self._nb_chunks),
-                self._digest,
+            self._run(
+                MODE_SEARCH,
                 self._suffix(suffix),
-                np.uint32(len(suffix)),
-                np.uint64(start),
-                np.uint32(count),
-                np.uint32(nb_loops),
-                np.uint32(nb_instrs),
-                np.uint32(mask),
-                self._best,
+                self._unused,
+                len(suffix),
+                start,
+                count,
+                nb_loops,
+                nb_instrs,
+                mask,
+                self._unused,
             )
-            # wait() releases the GIL: other Python threads run while the device hashes.
-            cl.enqueue_nd_range_kernel(queue, self._search, gsize, lsize).wait()
             cl.enqueue_copy(queue, best, self._best)
         value = int(best[0])
         return None if value == NO_HIT else value
