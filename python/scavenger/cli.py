@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from scavenger import exits
+
 # name -> "module:attribute" of a click command; one line per subcommand, owned by its domain.
 _COMMANDS: dict[str, tuple[str, str]] = {
     "challenges": ("scavenger.miner.book_cli:challenges", "List, import or export the challenge book."),
@@ -56,4 +58,16 @@ def cli() -> None:
 
 
 def main() -> None:
-    sys.exit(cli.main(standalone_mode=True))
+    """``scavenger``: click's standalone handling, except that Ctrl-C exits 130 as shells expect (click says
+    "Aborted!", status 1). Commands that run until stopped handle SIGINT themselves, same status."""
+    try:
+        status = cli.main(standalone_mode=False)
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt):
+            sys.exit(exits.INTERRUPTED)
+        click.echo("Aborted!", err=True)
+        sys.exit(exits.FAILURE)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(status if isinstance(status, int) else exits.OK)

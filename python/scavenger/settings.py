@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from scavenger import exits
 from scavenger.envparse import (
     ConfigError,
     int_in,
@@ -30,7 +31,7 @@ from scavenger.envparse import (
     seconds_in,
 )
 
-EXIT_BAD_SETTING = 2  # the same status click gives a usage error: both mean "fix the command line/env"
+EXIT_BAD_SETTING = exits.BAD_SETTING  # click's status for a usage error: both mean "fix the command"
 REAL_API_URL = "https://scavenger.prod.gd.midnighttge.io"
 MAX_THREADS = 1024  # the core's own limit for Rom.search(threads=...)
 MAX_WALLETS = 1000  # a bound on wallets per instance: each is generated, registered and mined in turn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -59,3 +60,14 @@ def test_bench_size_from_environment() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "size 64.0 KiB, pre 4.0 KiB" in done.stdout
+
+
+def test_bench_json_is_one_document_on_stdout() -> None:
+    done = _run("--rom-size", "1MiB", "--pre-size", "16KiB", "--seconds", "0.2", "--threads", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)  # nothing else on stdout
+    assert doc["backend"] == "cpu" and (doc["rom_size"], doc["pre_size"]) == (1 << 20, 16 << 10)
+    assert [step["threads"] for step in doc["steps"]] == [1, 2]
+    assert all(step["rate"] > 0 and step["hashes"] > 0 for step in doc["steps"])
+    assert doc["best"]["rate"] == max(step["rate"] for step in doc["steps"])
+    assert "ROM build" in done.stderr  # the progress lines still show, on stderr

@@ -178,7 +178,7 @@ def test_original_config_tree_is_mined_consolidated_settled_and_reassigned(
         assert donations()[author_assigned.address] == AUTHOR  # the report alone moves nothing
 
         table = _scavenger(root, sim.url, "slots").stdout.splitlines()
-        kinds_listed = {n: next(x for x in table if x.strip().startswith(f"│ {n} ")) for n in (1, 2, 3)}
+        kinds_listed = {n: next(x for x in table if x.startswith(f"{n}\t")) for n in (1, 2, 3)}  # piped: TSV
         assert "ambiguous" in kinds_listed[1] and "legacy" in kinds_listed[2] and "legacy" in kinds_listed[3]
 
         settle = _scavenger(root, sim.url, "legacy", "settle", "--slot", "1")

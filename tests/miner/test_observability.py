@@ -223,7 +223,7 @@ def test_demo_shows_receipts_and_ctrl_c_stops_both(tmp_path: Path) -> None:
         assert "demo: starting a local Scavenger simulator" in text
         assert (tmp_path / "demo-config" / "1" / "miner-1" / "wallets").is_dir()
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0
+        assert proc.wait(30) == 130  # Ctrl-C, as shells expect, after the clean shutdown
         sim_pids = [
             p for p in Path("/proc").iterdir() if p.name.isdigit() and str(tmp_path) in _cmdline(p)
         ]
@@ -284,3 +284,25 @@ def test_a_bad_reporter_setting_stops_the_miner_naming_it(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert "STATS_BUFFER_SIZE must be a whole number in 1..1000000, got 'lots'" in done.stderr
     assert not (tmp_path / "config").exists()  # refused before a slot is claimed
+
+
+def test_log_times_are_iso_8601_in_the_live_view_and_plain_lines() -> None:
+    import io
+    import logging
+    import re
+
+    from rich.console import Console
+
+    from scavenger.miner.cli import setup_logging
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    out = io.StringIO()
+    try:
+        setup_logging("info", Console(file=out, force_terminal=True, width=120))
+        logging.getLogger("scavenger.test").info("hello")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    # rich's default was the locale's "[11/30/26 18:55:45]"
+    assert re.search(r"\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\]", out.getvalue()), out.getvalue()

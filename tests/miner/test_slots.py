@@ -122,3 +122,32 @@ def test_forced_slot_is_used_and_created(tmp_path: Path) -> None:
         assert lease.wallets_dir == root / "5" / "miner-5" / "wallets"
         assert lease.instance_id == "miner-5"
     assert not lease.held
+
+
+def _slots_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    # stdout is a pipe here, as in `scavenger slots | grep ...`
+    return subprocess.run(
+        [sys.executable, "-c", "from scavenger.cli import main; main()", "slots", *args],
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.timeout(60)
+def test_slots_piped_and_json_keep_whole_values(tmp_path: Path) -> None:
+    # A long folder path and a full timestamp: a table would cut both to the 80 columns of a pipe.
+    root = tmp_path / ("a-rather-long-folder-name-" * 3) / "config"
+    started = "2026-11-30T18:55:45+00:00"
+    with claim_slot(root, holder=Holder("host-with-a-long-name.example", os.getpid(), started)):
+        piped = _slots_cli("--config-dir", str(root))
+        listed = _slots_cli("--config-dir", str(root), "--json")
+    assert piped.returncode == 0, piped.stderr
+    header, row = piped.stdout.splitlines()
+    assert header.split("\t") == ["slot", "state", "host", "pid", "since", "wallets", "kind", "folder"]
+    assert row.split("\t") == [
+        "1", "alive", "host-with-a-long-name.example", str(os.getpid()), started, "0", "-", str(root / "1")
+    ]
+    (doc,) = json.loads(listed.stdout)
+    assert doc["slot"] == 1 and doc["state"] == "alive" and doc["since"] == started
+    assert doc["folder"] == str(root / "1") and doc["pid"] == os.getpid()
+    empty = _slots_cli("--config-dir", str(tmp_path / "none"), "--json")
+    assert empty.returncode == 0 and json.loads(empty.stdout) == []

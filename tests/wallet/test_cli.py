@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from scavenger.wallet import Wallet
 from scavenger.wallet.store import WalletStore, wallets_dir
+from timing import scaled
 
 from .helpers import assert_no_secret
 
@@ -81,3 +84,32 @@ def test_donate_list_export(tmp_path: Path) -> None:
     out = run(tmp_path, "export", "--donate-list")
     assert [row["address"] for row in json.loads(out.stdout)] == list(made.addresses)
     assert_no_secret(out.stdout, [w.mnemonic for w in made.wallets])
+
+
+def test_ctrl_c_at_the_mnemonic_prompt_exits_130(tmp_path: Path) -> None:
+    """Ctrl-C in any command exits 130, as shells expect (click alone would say "Aborted!" and exit 1)."""
+    env = {**os.environ, "ROOT_CONF_PATH": str(tmp_path / "config")}
+    with subprocess.Popen(
+        [str(Path(sys.executable).with_name("scavenger")), "wallet", "import"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    ) as proc:
+        time.sleep(scaled(1.5))  # waiting for the mnemonic on stdin
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+
+
+def test_list_has_a_header_and_a_missing_slot_is_an_error(tmp_path: Path) -> None:
+    created = run(tmp_path, "new", "--count", "1", "--slot", "1")
+    assert created.returncode == 0, created.stderr
+    listed = run(tmp_path, "list", "--slot", "1")
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header.split("\t") == ["line", "address", "pubkey", "path"]
+    assert row.split("\t")[1] == created.stdout.split("\t")[1].strip()
+    # A slot that does not exist is an error for every reading command (it used to print [] and exit 0).
+    for command in (["export"], ["list"], ["list", "--json"]):
+        missing = run(tmp_path, *command, "--slot", "7")
+        assert missing.returncode == 1 and missing.stdout == "", (command, missing.stdout)
+        assert missing.stderr.strip() == f"Error: no slot 7 in {tmp_path / 'config'}", missing.stderr

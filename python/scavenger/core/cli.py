@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import sys
+from typing import Any
 
 import click
 
@@ -62,6 +66,8 @@ def _human(n: float) -> str:
 @click.option("--cl-option", "cl_options", multiple=True, metavar="OPTION",
               help="Extra OpenCL build option for kernel A/B runs, e.g. -DASHMAIZE_SIMPLE_EXEC.")
 @click.option("--list-devices", is_flag=True, help="List the OpenCL devices and exit.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the results as one JSON object on stdout (progress goes to stderr).")
 def bench(
     threads: int,
     seconds: float,
@@ -73,6 +79,7 @@ def bench(
     work_group: int | None,
     cl_options: tuple[str, ...],
     list_devices: bool,
+    as_json: bool,
 ) -> None:
     """Benchmark the AshMaize core: ROM build, peak RSS, hashes/second per thread count."""
     if list_devices:
@@ -89,10 +96,18 @@ def bench(
         )
     except ConfigError as exc:
         raise settings.SettingError(str(exc)) from None
-    if backend not in (None, "cpu"):
-        device = opencl_device or None
-        _bench_device(backend, device, work_group, cl_options, threads, seconds, rom_size, pre_size)
-        return
+    # With --json the progress lines still show, on stderr; stdout gets only the JSON document.
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        if backend not in (None, "cpu"):
+            device = opencl_device or None
+            doc = _bench_device(backend, device, work_group, cl_options, threads, seconds, rom_size, pre_size)
+        else:
+            doc = _bench_cpu(threads, seconds, rom_size, pre_size, only)
+    if as_json:
+        click.echo(json.dumps(doc, indent=1))
+
+
+def _bench_cpu(threads: int, seconds: float, rom_size: int, pre_size: int, only: bool) -> dict[str, Any]:
     click.echo(f" * CPU       {cpu_model()} ({os.cpu_count()} logical CPUs), BLAKE2b lanes: {_simd_kernel()}")
     click.echo(f" * ROM       TwoStep size {_human(rom_size)}, pre {_human(pre_size)}, mixing 4")
     built = build_rom(rom_size, pre_size)
@@ -121,6 +136,27 @@ def bench(
         f" * best      {best.rate:,.1f} H/s with {best.threads} thread(s); "
         f"peak RSS {_human(built.peak_rss_bytes)} after build"
     )
+    return {
+        "backend": "cpu",
+        "cpu": cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "blake2b_lanes": _simd_kernel(),
+        "rom_size": rom_size,
+        "pre_size": pre_size,
+        "rom_build_seconds": round(built.seconds, 3),
+        "rom_digest": built.rom.digest().hex(),
+        "peak_rss_bytes": built.peak_rss_bytes,
+        "steps": [
+            {
+                "threads": r.threads,
+                "hashes": r.hashes,
+                "seconds": round(r.seconds, 3),
+                "rate": round(r.rate, 1),
+            }
+            for r in results
+        ],
+        "best": {"threads": best.threads, "rate": round(best.rate, 1)},
+    }
 
 
 def _print_devices() -> None:
@@ -143,7 +179,7 @@ def _bench_device(
     seconds: float,
     rom_size: int,
     pre_size: int,
-) -> None:
+) -> dict[str, Any]:
     try:
         chosen = open_backend(backend, device, work_group, cl_options)
     except OpenClUnavailable as exc:
@@ -170,6 +206,17 @@ def _bench_device(
         + (f", {cpu_threads} CPU threads alongside" if chosen.name == "opencl+cpu" else "")
         + ")"
     )
+    return {
+        "backend": chosen.name,
+        "device": chosen.device.name if chosen.device is not None else None,
+        "rom_size": rom_size,
+        "pre_size": pre_size,
+        "rom_build_seconds": round(built.seconds, 3),
+        "cpu_threads": cpu_threads,
+        "hashes": result.hashes,
+        "seconds": round(result.seconds, 3),
+        "rate": round(result.rate, 1),
+    }
 
 
 @click.command("devices")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -15,9 +16,9 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
-from scavenger import settings
+from scavenger import logformat, settings
 from scavenger.miner.config import ConfigError, MinerConfig, load_config, start_warnings
-from scavenger.miner.slots import SlotError, list_slots
+from scavenger.miner.slots import SlotError, SlotInfo, list_slots
 from scavenger.redact import install_log_escaping
 
 _LEVELS = {
@@ -37,12 +38,15 @@ def setup_logging(level: str, console: Console | None) -> None:
         root.removeHandler(old)
     handler: logging.Handler
     if console is not None and console.is_terminal:
-        handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+        # ISO 8601 times like the plain lines (rich's default is the locale's "[11/30/26 18:55:45]").
+        handler = RichHandler(
+            console=console, show_path=False, rich_tracebacks=False, log_time_format=f"[{logformat.TIME}]"
+        )
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+            logging.Formatter(logformat.LINE, logformat.TIME)
         )
     # Server-provided text (challenge ids, error messages) is logged escaped: no forged lines, no escapes.
     install_log_escaping(handler)
@@ -151,30 +155,51 @@ def demo(plain: bool, challenge_period: float, difficulty: str, **flags: Any) ->
 
 @click.command("slots")
 @_common_options
-def slots(**flags: Any) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of objects) instead of a table.")
+def slots(as_json: bool, **flags: Any) -> None:
     """List instance slots: holder, alive/free, wallet count."""
     config = _config(**flags)
     infos = list_slots(config.root)
+    rows = [_slot_row(info) for info in infos]
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
     if not infos:
-        click.echo(f"no slot in {config.root}")
+        click.echo(f"no slot in {config.root}", err=True)
+        return
+    if not sys.stdout.isatty():
+        # Piped: whole values, tab-separated under a header (a table would cut timestamps and paths to 80
+        # columns).
+        click.echo("\t".join(_SLOT_COLUMNS))
+        for row in rows:
+            click.echo("\t".join("-" if row[key] is None else str(row[key]) for key in _SLOT_COLUMNS))
         return
     table = Table("slot", "state", "holder host", "pid", "since", "wallets", "kind", "folder")
-    for info in infos:
-        holder = info.holder
+    for info, row in zip(infos, rows, strict=True):
         state = "[green]alive[/]" if info.alive else "free"
         if info.skipped:  # named like a slot but not a folder: never used, shown so it is noticed
             state = f"[yellow]skipped[/]: {escape(info.skipped)}"
-        table.add_row(
-            str(info.number),
-            state,
-            holder.host if holder else "-",
-            str(holder.pid) if holder else "-",
-            holder.started_at if holder else "-",
-            str(info.wallet_count),
-            _slot_kind(info.path / f"miner-{info.number}" / "wallets"),
-            str(info.path),
-        )
+        rest = ("-" if row[key] is None else str(row[key]) for key in _SLOT_COLUMNS[2:])
+        table.add_row(str(info.number), state, *rest)
     Console().print(table)
+
+
+_SLOT_COLUMNS = ("slot", "state", "host", "pid", "since", "wallets", "kind", "folder")
+
+
+def _slot_row(info: SlotInfo) -> dict[str, Any]:
+    holder = info.holder
+    return {
+        "slot": info.number,
+        "state": "skipped" if info.skipped else "alive" if info.alive else "free",
+        "host": holder.host if holder else None,
+        "pid": holder.pid if holder else None,
+        "since": holder.started_at if holder else None,
+        "wallets": info.wallet_count,
+        "kind": None if info.skipped else _slot_kind(info.path / f"miner-{info.number}" / "wallets"),
+        "folder": str(info.path),
+        "skipped": info.skipped,
+    }
 
 
 def _slot_kind(wallets: Path) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from scavenger import exits
 from scavenger.api.health import ApiHealth
 from scavenger.miner.book import ChallengeBook
 from scavenger.miner.config import ConfigError, MinerConfig
@@ -143,8 +144,11 @@ class Miner:
         # supervisors (systemd Restart=on-failure, Docker on-failure) do restart it.
         self.failed = False
         self._backend: Any = None
+        self.stopped_by: int | None = None
 
-    def request_stop(self) -> None:
+    def request_stop(self, sig: int | None = None) -> None:
+        if self.stopped_by is None:
+            self.stopped_by = sig  # decides the exit status: Ctrl-C 130, SIGTERM 0 (scavenger.exits)
         if not self.stop.is_set():
             log.info("stopping: finishing the current batch, then flushing the journal")
             self.stop.set()
@@ -496,7 +500,7 @@ async def _rates_loop(api: Any, state: MinerState, stop: asyncio.Event, interval
 def install_signal_handlers(miner: Miner) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, miner.request_stop)
+        loop.add_signal_handler(sig, miner.request_stop, sig)
 
 
 async def run_miner(config: MinerConfig, console: Console | None = None) -> int:
@@ -504,6 +508,6 @@ async def run_miner(config: MinerConfig, console: Console | None = None) -> int:
     install_signal_handlers(miner)
     started = time.monotonic()
     try:
-        return await miner.run()
+        return exits.after_signal(await miner.run(), miner.stopped_by)
     finally:
         log.info("ran for %.0f s", time.monotonic() - started)

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sqlite3
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from typing import Any
 
 import click
 
-from scavenger import fsafe, settings
+from scavenger import exits, fsafe, logformat, settings
 from scavenger.envparse import ConfigError
 from scavenger.redact import install_log_escaping
 from scavenger.sim.app import Simulator, create_app
@@ -111,7 +112,7 @@ def simulate(port_file: Path | None, parent_pid: int | None, **flags: Any) -> No
     state_path = Path(values["SCAVENGER_SIM_STATE"])
     log_level: str = values["SCAVENGER_SIM_LOG_LEVEL"]
     faults_json: str = values["SCAVENGER_SIM_FAULTS"]
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=log_level.upper(), format=logformat.LINE, datefmt=logformat.TIME)
     install_log_escaping()  # request paths and bodies come from clients
     try:
         settings.check_rom(
@@ -182,6 +183,7 @@ def simulate(port_file: Path | None, parent_pid: int | None, **flags: Any) -> No
         _exit_with_parent(parent_pid)
     config = uvicorn.Config(app, log_level=log_level, access_log=log_level == "debug", lifespan="off")
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        status = exits.serve(config, sockets=[sock])
     finally:
         opened.store.close()
+    sys.exit(status)

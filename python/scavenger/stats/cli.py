@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 import click
 
-from scavenger import settings
+from scavenger import exits, logformat, settings
 from scavenger.redact import install_log_escaping
 from scavenger.stats.config import BackendConfig, ConfigError
 
@@ -36,7 +37,7 @@ def stats_backend(host: str | None, port: int | None, log_level: str | None, mig
     level_name = log_level or settings.SETTINGS["APP_LOG_LEVEL"].default
     level_name = {"trace": "debug", "warn": "warning"}.get(level_name, level_name)
     level = getattr(logging, level_name.upper(), logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format=logformat.LINE, datefmt=logformat.TIME)
     install_log_escaping()  # rows and errors carry text from clients
     try:
         config = BackendConfig.from_env(host=host, port=port)
@@ -53,5 +54,8 @@ def stats_backend(host: str | None, port: int | None, log_level: str | None, mig
     from scavenger.stats.app import create_app
 
     log.info("stats: listening on %s:%d", config.host, config.port)
-    uvicorn.run(create_app(config), host=config.host, port=config.port,
-                log_level=level_name if level_name in {"debug", "info", "warning", "error"} else "info")
+    server_config = uvicorn.Config(
+        create_app(config), host=config.host, port=config.port,
+        log_level=level_name if level_name in {"debug", "info", "warning", "error"} else "info",
+    )
+    sys.exit(exits.serve(server_config))
