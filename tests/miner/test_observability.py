@@ -157,7 +157,8 @@ def test_slots_and_donate_commands(tmp_path: Path, miners: Callable[..., MinerPr
             scaled(30), "journal", miner.log_tail)
         listing = _cli("slots", env={"ROOT_CONF_PATH": str(root), "COLUMNS": "200"})
         assert listing.returncode == 0, listing.stderr
-        line = next(line for line in listing.stdout.splitlines() if line.strip().startswith("│ 1"))
+        # Piped: tab-separated whole values under a header (scavenger slots --json for scripts)
+        line = next(line for line in listing.stdout.splitlines() if line.startswith("1\t"))
         assert "alive" in line and str(miner.pid) in line
         assert miner.terminate() == 0
         listing = _cli("slots", env={"ROOT_CONF_PATH": str(root), "COLUMNS": "200"})

@@ -142,10 +142,10 @@ def test_slots_piped_and_json_keep_whole_values(tmp_path: Path) -> None:
         listed = _slots_cli("--config-dir", str(root), "--json")
     assert piped.returncode == 0, piped.stderr
     header, row = piped.stdout.splitlines()
-    assert header.split("\t") == ["slot", "state", "host", "pid", "since", "wallets", "kind", "folder"]
-    assert row.split("\t") == [
-        "1", "alive", "host-with-a-long-name.example", str(os.getpid()), started, "0", "-", str(root / "1")
-    ]
+    columns = ["slot", "state", "host", "pid", "since", "wallets", "kind", "folder", "note"]
+    assert header.split("\t") == columns
+    host, pid = "host-with-a-long-name.example", str(os.getpid())
+    assert row.split("\t") == ["1", "alive", host, pid, started, "0", "-", str(root / "1"), "-"]
     (doc,) = json.loads(listed.stdout)
     assert doc["slot"] == 1 and doc["state"] == "alive" and doc["since"] == started
     assert doc["folder"] == str(root / "1") and doc["pid"] == os.getpid()

@@ -170,9 +170,11 @@ def slots(as_json: bool, **flags: Any) -> None:
     if not sys.stdout.isatty():
         # Piped: whole values, tab-separated under a header (a table would cut timestamps and paths to 80
         # columns).
-        click.echo("\t".join(_SLOT_COLUMNS))
+        click.echo("\t".join((*_SLOT_COLUMNS, "note")))
         for row in rows:
-            click.echo("\t".join("-" if row[key] is None else str(row[key]) for key in _SLOT_COLUMNS))
+            cells = ["-" if row[key] is None else str(row[key]) for key in _SLOT_COLUMNS]
+            cells.append(" ".join(str(row["skipped"] or "-").split()))  # why skipped, on one cell
+            click.echo("\t".join(cells))
         return
     table = Table("slot", "state", "holder host", "pid", "since", "wallets", "kind", "folder")
     for info, row in zip(infos, rows, strict=True):
