@@ -106,7 +106,7 @@ def test_list_has_a_header_and_a_missing_slot_is_an_error(tmp_path: Path) -> Non
     listed = run(tmp_path, "list", "--slot", "1")
     assert listed.returncode == 0, listed.stderr
     header, row = listed.stdout.splitlines()
-    assert header.split("\t") == ["line", "address", "pubkey", "path"]
+    assert header.split("\t") == ["line", "address", "pubkey", "path", "kind"]
     assert row.split("\t")[1] == created.stdout.split("\t")[1].strip()
     # A slot that does not exist is an error for every reading command (it used to print [] and exit 0).
     for command in (["export"], ["list"], ["list", "--json"]):
