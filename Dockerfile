@@ -108,4 +108,10 @@ RUN PIP_OFFLINE="${PIP_OFFLINE}" /usr/local/lib/scavenger/install-wheels.sh /tmp
 # Last, so editing them never re-installs the Python packages above.
 COPY docker/entrypoint.sh /usr/local/bin/scavenger-entrypoint
 COPY docker/healthcheck.py /usr/local/bin/scavenger-healthcheck
-RUN chmod 0755 /usr/local/bin/scavenger-entrypoint /usr/local/bin/scavenger-healthcheck
+COPY docker/compose_name.py /usr/local/bin/scavenger-compose-name
+RUN chmod 0755 /usr/local/bin/scavenger-entrypoint /usr/local/bin/scavenger-healthcheck \
+        /usr/local/bin/scavenger-compose-name
+# What the image was built from (scripts/docker.sh: a digest of the build inputs), so a second run can tell
+# the image is current and skip the build. Last, so a new value costs one metadata layer.
+ARG SOURCE_DIGEST=unknown
+LABEL midnight-scavenger.source-digest=${SOURCE_DIGEST}

@@ -8,7 +8,9 @@
 #   scavenger-base-postgres:bookworm  runtime + PostgreSQL 15 server (for the stats-db service)
 #   scavenger-base-builder:bookworm   runtime + gcc, python3-dev and the host's Rust toolchain
 #
-# Usage: docker/build-base-images.sh [--force]      (skips images that already exist unless --force)
+# Usage: docker/build-base-images.sh [--force] [--no-builder]
+#   --force       rebuild images that already exist (they are skipped otherwise)
+#   --no-builder  only runtime and postgres (scripts/docker.sh: it compiles the wheel on the host instead)
 # Needs: root (debootstrap, chroot), debootstrap, docker. The builder image is skipped when the host has
 # no Rust toolchain; use the prebuilt-wheel build path then (docs/docker.md).
 set -euo pipefail
@@ -19,7 +21,14 @@ RUNTIME_IMAGE=${SCAVENGER_RUNTIME_BASE:-scavenger-base-runtime:bookworm}
 POSTGRES_IMAGE=${SCAVENGER_POSTGRES_BASE:-scavenger-base-postgres:bookworm}
 BUILDER_IMAGE=${SCAVENGER_BUILDER_BASE:-scavenger-base-builder:bookworm}
 FORCE=0
-[ "${1:-}" = "--force" ] && FORCE=1
+BUILDER=1
+for arg in "$@"; do
+    case $arg in
+        --force) FORCE=1 ;;
+        --no-builder) BUILDER=0 ;;
+        *) echo "build-base-images: unknown option '$arg' (expected --force, --no-builder)" >&2; exit 64 ;;
+    esac
+done
 
 log() { printf '[build-base %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
@@ -27,6 +36,7 @@ image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 want() {
     # An image is (re)built when forced or missing; the check keeps reruns (tests, CI) cheap.
+    if [ "$1" = "$BUILDER_IMAGE" ] && [ "$BUILDER" = 0 ]; then return 1; fi
     [ "$FORCE" = 1 ] || ! image_exists "$1"
 }
 
@@ -38,8 +48,9 @@ fi
 [ "$(id -u)" = 0 ] || { echo "build-base-images: must run as root (debootstrap and chroot)" >&2; exit 1; }
 if ! command -v debootstrap >/dev/null 2>&1; then
     log "installing debootstrap from Debian's packages"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    # Another apt run (unattended upgrades, a colleague's install) holds the dpkg lock for a while: wait.
+    apt-get -o DPkg::Lock::Timeout=300 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq debootstrap >/dev/null
 fi
 
 WORK=$(mktemp -d /var/tmp/scavenger-rootfs.XXXXXX)

@@ -48,12 +48,13 @@ def run(
     env: dict[str, str] | None = None,
     check: bool = True,
     input_text: str | None = None,
+    cwd: Path = REPO,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command with a hard timeout; on failure the error shows the command's own output."""
     try:
         result = subprocess.run(
             list(argv),
-            cwd=REPO,
+            cwd=cwd,
             env=env,
             input=input_text,
             capture_output=True,
