@@ -20,6 +20,8 @@
 #   COMPOSE_PROJECT_NAME    default `scavenger` (`scavenger-demo` for the demo): containers scavenger_miner_1...
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One collation for every user: the source digest sorts file names.
+export LC_ALL=C
 
 STARTED=$(date +%s)
 say() { printf '[docker.sh +%3ss] %s\n' "$(($(date +%s) - STARTED))" "$*" >&2; }
@@ -139,15 +141,16 @@ set_build_settings() {
 }
 
 # A digest of every build input (what the Dockerfiles copy) and of the build settings, stored as an image
-# label: equal digests mean the images are current and the build is skipped.
+# label: equal digests mean the images are current and the build is skipped. README.md is copied only as
+# the wheel's description, so editing it does not make the images stale.
 source_digest() {
     {
         if git rev-parse --git-dir >/dev/null 2>&1; then
             git ls-files -z -co --exclude-standard -- Dockerfile .dockerignore docker rust/Cargo.toml \
-                rust/Cargo.lock rust/src python pyproject.toml README.md
+                rust/Cargo.lock rust/src python pyproject.toml
         else
             find Dockerfile .dockerignore docker rust/Cargo.toml rust/Cargo.lock rust/src python \
-                pyproject.toml README.md -type f ! -name '*.so' ! -name '*.pyc' ! -name '*.whl' -print0
+                pyproject.toml -type f ! -name '*.so' ! -name '*.pyc' ! -name '*.whl' -print0
         fi
     } | sort -z | while IFS= read -r -d '' file; do
         [ -f "$file" ] && case $file in docker/wheelhouse/*.whl | docker/prebuilt/*.whl) ;; *) sha256sum "$file" ;; esac

@@ -4,6 +4,7 @@ the stats backend and PostgreSQL, all built from this repository (offline base i
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import time
@@ -86,6 +87,16 @@ def wallets_by_slot(stack: ComposeProject) -> dict[str, list[str]]:
     return {str(slot): list(addresses) for slot, addresses in listed.items()}
 
 
+def slots_by_container(stack: ComposeProject) -> dict[str, str]:
+    """Replica index of each miner container (the number its name ends with) -> the slot it holds."""
+    found = {}
+    for container in stack.container_ids("miner"):
+        name = run(["docker", "inspect", "-f", "{{.Name}}", container], timeout=30).stdout.strip()
+        held = run(["docker", "exec", container, "scavenger-healthcheck"], timeout=60).stdout.strip()
+        found[re.split(r"[_-]", name)[-1]] = held.rsplit(" ", 1)[-1]
+    return found
+
+
 def receipts(simulator: str, address: str) -> int:
     with urllib.request.urlopen(f"http://{simulator}/statistics/{address}", timeout=10) as reply:
         body = json.load(reply)
@@ -124,6 +135,9 @@ def test_scaled_miners_mine_report_stats_and_keep_their_wallets_across_restart(
     assert len(set(addresses)) == MINERS * WALLETS_PER_MINER, "two slots share a wallet"
     assert (config_dir / "donate_list.txt").exists(), "the shared donation list was not created"
     say(f"slots {sorted(wallets)} hold {len(addresses)} distinct wallets")
+    assert slots_by_container(stack) == {str(n): str(n) for n in range(1, MINERS + 1)}, (
+        "container <project>_miner_<n> must mine slot <n>"
+    )
 
     simulator = stack.published("simulator", 8088)
     def every_wallet_has_a_receipt() -> dict[str, int] | None:
@@ -152,6 +166,7 @@ def test_scaled_miners_mine_report_stats_and_keep_their_wallets_across_restart(
     assert after == wallets, f"wallets changed across restart:\nbefore {wallets}\nafter  {after}"
     slot_dirs = sorted(p.name for p in config_dir.iterdir() if p.name.isdigit())
     assert slot_dirs == sorted(wallets), f"a restart created new slots: {slot_dirs}"
+    assert slots_by_container(stack) == {str(n): str(n) for n in range(1, MINERS + 1)}
     say(f"same {len(addresses)} wallets in the same {MINERS} slots after restart; "
         f"stack test took {time.monotonic() - started:.0f} s")
 
@@ -187,3 +202,27 @@ def test_entrypoint_slot_from_ordinal_and_clear_error_on_unwritable_config(
     )
     assert denied.returncode == 73, denied.stderr
     assert "is not writable by uid 12345" in denied.stderr, denied.stderr
+
+
+def test_entrypoint_runs_as_app_uid_and_gives_it_the_config(images: BuiltImages, tmp_path: Path) -> None:
+    """APP_UID/APP_GID (what scripts/docker.sh passes for a non-root user): the bind-mounted folder and
+    everything the miner writes belong to that uid, so its owner reads the seeds without sudo."""
+    image = images.build_env["SCAVENGER_IMAGE"]
+    folder = tmp_path / "config"
+    folder.mkdir()
+    uid, gid = 4321, 4322
+    made = run(
+        ["docker", "run", "--rm", "-e", f"APP_UID={uid}", "-e", f"APP_GID={gid}", "-v",
+         f"{folder}:/usr/local/bin/config", image, "scavenger", "wallet", "new", "--slot", "1"],
+        timeout=120,
+    )
+    seeds = list(folder.glob("1/miner-1/wallets/seeds.txt"))
+    assert seeds, f"no seeds written: {made.stdout}{made.stderr}"
+    owners = {(p.stat().st_uid, p.stat().st_gid) for p in [folder, *folder.rglob("*")]}
+    assert owners == {(uid, gid)}, owners
+    refused = run(["docker", "run", "--rm", "-e", "APP_UID=0", image, "true"], timeout=60, check=False)
+    assert refused.returncode == 64 and "APP_UID=0" in refused.stderr, refused.stderr
+    # Outside a compose network there is no replica index: the miner is told and picks as before.
+    plain = run(["docker", "run", "--rm", image, "sh", "-c", "scavenger-compose-name; echo rc=$?"],
+                timeout=60)
+    assert plain.stdout.strip() == "rc=1", plain.stdout

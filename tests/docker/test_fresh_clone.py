@@ -29,7 +29,7 @@ import pytest
 
 from timing import scaled
 
-from .dockerlib import REPO, Progress, base_environment, compose_command, engine_problem, run, wait_for
+from .dockerlib import REPO, Progress, base_environment, compose_command, run, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
@@ -140,10 +140,8 @@ def test_readme_test_subset_passes_in_the_fresh_clone(clone: Clone, pytestconfig
 
 
 @pytest.fixture(scope="module")
-def docker_env(clone: Clone, pytestconfig: pytest.Config) -> Iterator[dict[str, str]]:
-    problem = engine_problem()
-    if problem is not None:
-        pytest.skip(f"Docker part skipped: {problem}")
+def docker_env(clone: Clone, docker_lock: None, pytestconfig: pytest.Config) -> Iterator[dict[str, str]]:
+    # docker_lock (tests/docker/conftest.py) skips without an engine and keeps concurrent suites apart.
     if compose_command() is None:
         pytest.skip("Docker part skipped: neither `docker compose` nor `docker-compose` works")
     say = Progress(pytestconfig)
@@ -169,6 +167,7 @@ def docker_env(clone: Clone, pytestconfig: pytest.Config) -> Iterator[dict[str, 
             timeout=180, env={**env, "COMPOSE_PROFILES": "demo"}, cwd=clone.path, check=False)
 
 
+@pytest.mark.docker
 def test_readme_docker_demo_with_two_miners_from_a_fresh_clone(clone: Clone, docker_env: dict[str, str],
                                                                pytestconfig: pytest.Config) -> None:
     say = Progress(pytestconfig)
