@@ -30,8 +30,18 @@ die() {
     exit 1
 }
 usage() {
+    # usage [STATUS]: the command list; 0 on stdout for --help, else on stderr with status 2 as for any
+    # command-line mistake (the convention of click, which `scavenger` uses).
+    if [ "${1:-2}" = 0 ]; then
+        sed -n '/^#   bash/p' "$0" | sed 's/^#   //'
+        exit 0
+    fi
     sed -n '/^#   bash/p' "$0" | sed 's/^#   //' >&2
-    exit 64
+    exit 2
+}
+usage_error() {
+    echo "docker.sh: $*" >&2
+    exit 2
 }
 
 REGISTRY_RUNTIME=python:3.11-slim-bookworm
@@ -265,16 +275,24 @@ Where to look next:
 EOF
 }
 
-cmd_up() {
-    local miners=2
+MINERS=2
+parse_up_options() {
     while [ $# -gt 0 ]; do
         case $1 in
-            --miners) miners=${2:-}; shift 2 ;;
-            --miners=*) miners=${1#*=}; shift ;;
-            *) die "unknown option '$1' (expected --miners N)" ;;
+            --miners)
+                [ $# -ge 2 ] || usage_error "--miners needs a number"
+                MINERS=$2
+                shift 2
+                ;;
+            --miners=*) MINERS=${1#*=}; shift ;;
+            *) usage_error "unknown option '$1' (expected --miners N)" ;;
         esac
     done
-    case $miners in '' | *[!0-9]* | 0) die "--miners must be a whole number >= 1, got '$miners'" ;; esac
+    case $MINERS in '' | *[!0-9]* | 0*) usage_error "--miners must be a whole number >= 1, got '$MINERS'" ;; esac
+}
+
+cmd_up() {
+    local miners=$MINERS
     ensure_images
     local config
     if [ "$DEMO" = 1 ]; then
@@ -311,7 +329,7 @@ cmd_status() {
 }
 
 main() {
-    [ $# -ge 1 ] || usage
+    [ $# -ge 1 ] || usage 2
     if [ "$1" = --demo ]; then
         DEMO=1
         shift
@@ -319,21 +337,34 @@ main() {
     fi
     local command=$1
     shift
+    # Mistakes in the command line are told before anything slow (engine probe, build) starts.
+    case $command in
+        demo | up) parse_up_options "$@" ;;
+        build) [ $# -eq 0 ] || [ "$*" = --force ] || usage_error "build takes only --force" ;;
+        status) [ $# -eq 0 ] || usage_error "status takes no arguments" ;;
+        logs | down | compose) ;;
+        -h | --help | help) usage 0 ;;
+        *) usage_error "unknown command '$command' (bash scripts/docker.sh --help lists them)" ;;
+    esac
+    case ${SCAVENGER_BASE_IMAGES:-auto} in
+        auto | registry | local) ;;
+        *) usage_error "SCAVENGER_BASE_IMAGES must be auto, registry or local, got '$SCAVENGER_BASE_IMAGES'" ;;
+    esac
     find_compose
     case $command in
         demo)
             DEMO=1
             select_stack
-            cmd_up "$@"
+            cmd_up
             ;;
         up)
             select_stack
-            cmd_up "$@"
+            cmd_up
             ;;
         build)
             select_stack
             local force=0
-            [ "${1:-}" = --force ] && force=1
+            if [ "${1:-}" = --force ]; then force=1; fi
             ensure_images "$force"
             ;;
         status)
@@ -358,8 +389,6 @@ main() {
             select_stack
             compose "$@"
             ;;
-        -h | --help | help) usage ;;
-        *) echo "docker.sh: unknown command '$command'" >&2; usage ;;
     esac
 }
 

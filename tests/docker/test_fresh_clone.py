@@ -76,8 +76,14 @@ def clone_environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Clone:
-    progress = Progress(pytestconfig)
+def say(pytestconfig: pytest.Config) -> Progress:
+    """One clock for the whole module: every line shows the time since the clone started."""
+    return Progress(pytestconfig)
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory, say: Progress) -> Clone:
+    progress = say
     folder = tmp_path_factory.mktemp("fresh-clone")
     assert list(folder.iterdir()) == []
     started = time.monotonic()
@@ -88,9 +94,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config)
     return Clone(path, clone_environment(), started)
 
 
-def test_native_demo_from_a_fresh_clone_reaches_an_accepted_solution(clone: Clone,
-                                                                      pytestconfig: pytest.Config) -> None:
-    say = Progress(pytestconfig)
+def test_native_demo_from_a_fresh_clone_reaches_an_accepted_solution(clone: Clone, say: Progress) -> None:
     command = one(readme_commands("## Quick start"), r"bash scripts/run\.sh")
     log_path = clone.path.parent / "run.log"
     started = time.monotonic()
@@ -125,8 +129,7 @@ def test_native_demo_from_a_fresh_clone_reaches_an_accepted_solution(clone: Clon
     say(f"native: Ctrl-C -> exit {code}")
 
 
-def test_readme_test_subset_passes_in_the_fresh_clone(clone: Clone, pytestconfig: pytest.Config) -> None:
-    say = Progress(pytestconfig)
+def test_readme_test_subset_passes_in_the_fresh_clone(clone: Clone, say: Progress) -> None:
     quick_start = readme_commands("## Quick start")
     command = one(quick_start, r"bash scripts/test\.sh \S.*")
     assert command == f"bash scripts/test.sh {TEST_SUBSET}", command
@@ -140,11 +143,10 @@ def test_readme_test_subset_passes_in_the_fresh_clone(clone: Clone, pytestconfig
 
 
 @pytest.fixture(scope="module")
-def docker_env(clone: Clone, docker_lock: None, pytestconfig: pytest.Config) -> Iterator[dict[str, str]]:
+def docker_env(clone: Clone, docker_lock: None, say: Progress) -> Iterator[dict[str, str]]:
     # docker_lock (tests/docker/conftest.py) skips without an engine and keeps concurrent suites apart.
     if compose_command() is None:
         pytest.skip("Docker part skipped: neither `docker compose` nor `docker-compose` works")
-    say = Progress(pytestconfig)
     env = {
         **clone.env,
         # Test tags and project: a developer's own images and stacks are never touched.
@@ -169,8 +171,7 @@ def docker_env(clone: Clone, docker_lock: None, pytestconfig: pytest.Config) -> 
 
 @pytest.mark.docker
 def test_readme_docker_demo_with_two_miners_from_a_fresh_clone(clone: Clone, docker_env: dict[str, str],
-                                                               pytestconfig: pytest.Config) -> None:
-    say = Progress(pytestconfig)
+                                                               say: Progress) -> None:
     commands = readme_commands("With Docker")
     demo = one(commands, r"bash scripts/docker\.sh demo --miners 2")
     status = one(commands, r"bash scripts/docker\.sh status")
