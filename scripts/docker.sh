@@ -199,7 +199,8 @@ build_local_bases() {
         return
     fi
     timed "[1/3] base images from Debian with debootstrap (once per machine, ~2-4 min)" \
-        as_root nice -n 10 bash docker/build-base-images.sh --no-builder
+        as_root env SCAVENGER_RUNTIME_BASE="$SCAVENGER_RUNTIME_IMAGE" \
+        SCAVENGER_POSTGRES_BASE="$SCAVENGER_POSTGRES_BASE_IMAGE" nice -n 10 bash docker/build-base-images.sh --no-builder
 }
 
 prepare_wheelhouse() {
