@@ -305,6 +305,14 @@ cmd_up() {
     fi
     # Made by us (not by Docker as root), so it belongs to the invoking user from the start.
     mkdir -p "$config"
+    if [ "$DEMO" = 0 ] && ! user_sets STATS_BEARER_TOKEN; then
+        # The backend refuses the public default outside the demo; miners and backend must share one token
+        # across restarts, so it is kept in .env (git-ignored, readable by you only).
+        local token
+        token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        (umask 077 && printf '# written by scripts/docker.sh up: shared by the miners and the stats backend\nSTATS_BEARER_TOKEN=%s\n' "$token" >>.env && chmod 600 .env)
+        say "wrote a random STATS_BEARER_TOKEN to .env (mode 0600): the backend refuses the public default"
+    fi
     local what="stats-db, stats-backend and $miners miner(s) against ${APP_BASE_URL:-the real API}"
     [ "$DEMO" = 1 ] && what="simulator, stats-db, stats-backend and $miners miner(s) (demo: small ROM, demo wallets)"
     timed "starting $what (project $COMPOSE_PROJECT_NAME)" \
