@@ -18,7 +18,7 @@ from timing import scaled
 from .conftest import WRITE_TOKEN, Backend
 
 CHECKS = [not_a_server_error, negative_data_rejection]
-SETTINGS = settings(max_examples=60, derandomize=True, deadline=None, database=None,
+SETTINGS = settings(max_examples=40, derandomize=True, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck))
 
 
@@ -40,17 +40,10 @@ def fuzz(backend: Backend, mode: GenerationMode) -> int:
     return calls
 
 
-def test_valid_requests_never_get_a_server_error(
+def test_no_server_error_and_no_success_for_invalid_input(
     start_backend: Callable[..., Backend], database_url: str
 ) -> None:
-    backend = start_backend(database_url)
-    assert fuzz(backend, GenerationMode.POSITIVE) >= 30
-    assert "Traceback" not in backend.log_text()
-
-
-def test_invalid_requests_are_refused_without_a_server_error(
-    start_backend: Callable[..., Backend], database_url: str
-) -> None:
-    backend = start_backend(database_url)
-    assert fuzz(backend, GenerationMode.NEGATIVE) >= 30
+    backend = start_backend(database_url)  # one backend for both modes: a start costs more than the fuzzing
+    assert fuzz(backend, GenerationMode.POSITIVE) >= 20
+    assert fuzz(backend, GenerationMode.NEGATIVE) >= 20
     assert "Traceback" not in backend.log_text()
