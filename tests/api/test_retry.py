@@ -16,6 +16,7 @@ from scavenger.api import NO_RETRY, ApiEvent, RetryPolicy, ScavengerClient, erro
 from scavenger.api.retry import parse_retry_after
 from scavenger.sim.testing import SimulatorHandle, find_nonce
 from scavenger.wallet import Wallet
+from timing import scaled
 
 from .conftest import FAST, SMALL_PRE, SMALL_ROM
 
@@ -85,7 +86,9 @@ async def test_total_time_is_bounded_even_when_the_server_asks_for_more(sim: Sim
         with pytest.raises(errors.RateLimited) as limited:
             await api.get_terms()
     assert limited.value.retry_after == 60.0
-    assert time.monotonic() - started < 2.0
+    # Bounded by total_time (2 s), not by the 60 s the server asked for; the margin is the last attempt's
+    # own round trip, which a loaded machine stretches.
+    assert time.monotonic() - started < policy.total_time + scaled(1)
 
 
 async def test_client_errors_are_not_retried(sim: SimulatorHandle, wallet: Wallet) -> None:

@@ -58,7 +58,7 @@ async def test_outage_gives_503_and_reporter_delivers_after_restart(
             clock.now += 1
             started = time.monotonic()
             await reporter.flush()
-            assert time.monotonic() - started < reporter.config.timeout + 2
+            assert time.monotonic() - started < reporter.config.timeout + scaled(2)
         reporter.record_api_event({"endpoint": "/challenge", "url": "https://h/challenge", "status": 200,
                                    "body": {"code": "active"}})
         await reporter.flush()
