@@ -38,15 +38,18 @@ fn main() {
         h[0] & 0xf
     );
 
-    let step = scavenger_core::lanes::kernels().step;
-    let mut v = [[3u64; 4]; 8];
+    let kernels = scavenger_core::lanes::kernels();
+    let lanes = scavenger_core::lanes::LANES as u64;
+    let mut v = [[3u64; scavenger_core::lanes::LANES]; 8];
     let (w0, c0) = (Instant::now(), thread_cpu());
-    for _ in 0..n / 4 {
-        step(&mut v);
+    for _ in 0..n / lanes {
+        (kernels.step)(&mut v);
     }
     let (w1, c1) = (w0.elapsed().as_secs_f64(), thread_cpu() - c0);
     println!(
-        "x4 step: {:.1} ns wall, {:.1} ns cpu per lane ({:x})",
+        "{}-lane step ({}): {:.1} ns wall, {:.1} ns cpu per lane-compression ({:x})",
+        lanes,
+        kernels.name,
         w1 / n as f64 * 1e9,
         c1 / n as f64 * 1e9,
         v[0][0] & 0xf
@@ -73,6 +76,7 @@ fn main() {
     );
 
     let suffix = vec![b'x'; 200];
+    scavenger_core::count::take();
     let (w0, c0) = (Instant::now(), thread_cpu());
     let found = search::search(&rom, &suffix, 0, hashes - 1, 0, threads, 8, 256);
     let (w1, c1) = (w0.elapsed().as_secs_f64(), thread_cpu() - c0);
@@ -83,4 +87,50 @@ fn main() {
         found.hashes as f64 / w1,
         c1 / found.hashes as f64 * 1e6
     );
+    if scavenger_core::count::ENABLED {
+        print_counts(found.hashes);
+    }
+}
+
+/// Compressions per hash by phase, and time per step (build with `--features count`).
+fn print_counts(hashes: u64) {
+    use scavenger_core::count::{take, PHASES, STEPS};
+    let c = take();
+    let per = |x: u64| x as f64 / hashes as f64;
+    println!(
+        "phase          scalar/hash  {}-lane calls/hash  lane-compressions/hash  idle slots/hash",
+        scavenger_core::lanes::LANES
+    );
+    let (mut ts, mut tv, mut ti) = (0, 0, 0);
+    let l = scavenger_core::lanes::LANES as u64;
+    for (i, p) in PHASES.iter().enumerate() {
+        println!(
+            "{:<14} {:>11.1} {:>18.1} {:>23.1} {:>16.1}",
+            format!("{p:?}"),
+            per(c.scalar[i]),
+            per(c.vector[i]),
+            per(c.scalar[i] + l * c.vector[i] - c.idle[i]),
+            per(c.idle[i])
+        );
+        ts += c.scalar[i];
+        tv += c.vector[i];
+        ti += c.idle[i];
+    }
+    println!(
+        "{:<14} {:>11.1} {:>18.1} {:>23.1} {:>16.1}",
+        "total",
+        per(ts),
+        per(tv),
+        per(ts + l * tv - ti),
+        per(ti)
+    );
+    let total: u64 = c.ticks.iter().sum();
+    println!("time share per step (TSC ticks):");
+    for (i, s) in STEPS.iter().enumerate() {
+        println!(
+            "  {:<14} {:5.1} %",
+            format!("{s:?}"),
+            100.0 * c.ticks[i] as f64 / total.max(1) as f64
+        );
+    }
 }

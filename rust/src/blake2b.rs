@@ -58,6 +58,7 @@ macro_rules! round {
 /// One compression on message words `m`. `t` is the byte counter *including* this block.
 #[inline(always)]
 pub fn compress_words(h: &mut [u64; 8], m: &[u64; 16], t: u64, last: bool) {
+    crate::count::scalar();
     let mut v = [
         h[0],
         h[1],
@@ -152,7 +153,7 @@ impl State {
         Self::new(64)
     }
 
-    /// A 64-byte-output state from its parts (used by the four-lane program digest).
+    /// A 64-byte-output state from its parts (used by the multi-lane hasher).
     pub fn from_parts(h: [u64; 8], t: u64, buf: [u8; 128], buflen: usize) -> Self {
         State {
             h,

@@ -2,8 +2,10 @@
 //! (tested by `cargo test` without Python); `python` is the thin PyO3 binding.
 
 pub mod blake2b;
+pub mod count;
 pub mod error;
 pub mod lanes;
+pub mod multi;
 pub mod rom;
 pub mod search;
 pub mod vm;

@@ -363,7 +363,7 @@ fn _hprime<'py>(
     Ok(PyBytes::new(py, &out))
 }
 
-/// Which four-lane BLAKE2b kernel this CPU runs ("avx512vl", "avx2" or "portable").
+/// Which multi-lane BLAKE2b kernel this CPU runs ("avx512", "avx2" or "portable").
 #[pyfunction]
 fn _simd_kernel() -> &'static str {
     crate::lanes::kernels().name

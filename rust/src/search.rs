@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::lanes::LANES;
 use crate::rom::Rom;
-use crate::vm::{Hasher, Hasher4};
+use crate::vm::{Hasher, MultiHasher};
 
 pub struct Found {
     pub nonce: Option<u64>,
@@ -55,7 +55,7 @@ pub fn search(
 
     let worker = || {
         let mut hasher = Hasher::new();
-        let mut hasher4 = Hasher4::new();
+        let mut multi = MultiHasher::new();
         let mut preimages = vec![vec![0u8; 16 + suffix.len()]; LANES];
         for p in preimages.iter_mut() {
             p[16..].copy_from_slice(suffix);
@@ -97,7 +97,7 @@ pub fn search(
                     format_nonce(first + off + lane as u64, &mut p[..16]);
                 }
                 let refs: [&[u8]; LANES] = std::array::from_fn(|l| preimages[l].as_slice());
-                let digests = hasher4.hash(rom, refs, nb_loops, nb_instrs);
+                let digests = multi.hash(rom, refs, nb_loops, nb_instrs);
                 done += LANES as u64;
                 for (lane, digest) in digests.iter().enumerate() {
                     if record(off + lane as u64, digest) {

@@ -1,14 +1,15 @@
-//! The AshMaize VM: the per-nonce hash over a built ROM. `Hasher` hashes one preimage,
-//! `Hasher4` four at once (their BLAKE2b chains and program digests advance in lockstep).
-//! Both own their scratch buffers, so hashing allocates nothing after the first call.
+//! The AshMaize VM: the per-nonce hash over a built ROM. `Hasher` hashes one preimage the
+//! straightforward way (it is also the oracle the multi-lane `MultiHasher` in `multi` is tested
+//! against). It owns its scratch buffer, so hashing allocates nothing after the first call.
 
 use crate::blake2b::{self, b512_64, bytes_to_words, hprime, State};
 use crate::error::CoreError;
-use crate::lanes::{self, Block4, Kernels, Words4, LANES};
 use crate::rom::Rom;
 
+pub use crate::multi::MultiHasher;
+
 pub const INSTR_SIZE: usize = 20;
-const MIX_LEN: usize = 8192;
+pub(crate) const MIX_LEN: usize = 8192;
 
 pub fn check_params(nb_loops: u32, nb_instrs: u32) -> Result<(), CoreError> {
     if nb_loops < 2 {
@@ -37,7 +38,7 @@ pub fn init_buffer(rom_digest: &[u8; 64], preimage: &[u8]) -> [u8; 448] {
 }
 
 #[inline(always)]
-fn two_op(op: u8) -> bool {
+pub(crate) fn two_op(op: u8) -> bool {
     !matches!(op, 128..=147 | 188..=239)
 }
 
@@ -244,195 +245,6 @@ fn mix_registers(regs: &mut [u64; 32], seed: &[u8; 64]) {
 }
 
 /// First block of H'(len, x) for a 64-byte x: `V1 = B512(LE32(len) || x)`.
-fn hprime_first(len: u32, x: &[u8; 64]) -> [u64; 8] {
+pub(crate) fn hprime_first(len: u32, x: &[u8; 64]) -> [u64; 8] {
     bytes_to_words(&blake2b::hash_parts(64, &[&len.to_le_bytes(), x]))
-}
-
-fn lane_words(v: &Words4, lane: usize) -> [u64; 8] {
-    std::array::from_fn(|k| v[k][lane])
-}
-
-/// Four H'(len, .) chains in lockstep, from their first values `v1`. `emit(lane, words, bytes)`
-/// receives each lane's output in order (`bytes` of the words are output).
-fn hprime_x4(
-    k: &Kernels,
-    len: usize,
-    v1: &[[u64; 8]; LANES],
-    mut emit: impl FnMut(usize, &[u64; 8], usize),
-) {
-    debug_assert!(len > 64);
-    let mut v: Words4 = [[0; LANES]; 8];
-    for (lane, first) in v1.iter().enumerate() {
-        for w in 0..8 {
-            v[w][lane] = first[w];
-        }
-    }
-    for (lane, first) in v1.iter().enumerate() {
-        emit(lane, first, 32);
-    }
-    let mut rem = len - 32;
-    while rem > 64 {
-        (k.step)(&mut v);
-        for lane in 0..LANES {
-            emit(lane, &lane_words(&v, lane), 32);
-        }
-        rem -= 32;
-    }
-    if rem == 64 {
-        (k.step)(&mut v);
-        for lane in 0..LANES {
-            emit(lane, &lane_words(&v, lane), 64);
-        }
-    } else {
-        // Tail of another length: a BLAKE2b with that output length, per lane.
-        for lane in 0..LANES {
-            let tail = blake2b::hash_block_words(rem, &lane_words(&v, lane), 64);
-            emit(lane, &tail, rem);
-        }
-    }
-}
-
-/// The program digests of four VMs. Every VM absorbs one 20-byte instruction per step, so the
-/// four streams always hold the same number of bytes and their full blocks are compressed
-/// together by one four-lane compression.
-struct Pd4 {
-    h: Words4,
-    buf: [[u8; 128]; LANES],
-    buflen: usize,
-    t: u64,
-}
-
-impl Pd4 {
-    fn new() -> Self {
-        let h0 = blake2b::init_state(64);
-        Pd4 {
-            h: std::array::from_fn(|k| [h0[k]; LANES]),
-            buf: [[0; 128]; LANES],
-            buflen: 0,
-            t: 0,
-        }
-    }
-
-    /// Absorbs `len` bytes per lane; `data(lane)` gives them.
-    #[inline(always)]
-    fn absorb<'d>(&mut self, k: &Kernels, len: usize, data: impl Fn(usize) -> &'d [u8]) {
-        let mut done = 0;
-        while done < len {
-            if self.buflen == 128 {
-                self.t += 128;
-                let mut m: Block4 = [[0; LANES]; 16];
-                for (lane, buf) in self.buf.iter().enumerate() {
-                    for (w, word) in buf.chunks_exact(8).enumerate() {
-                        m[w][lane] = u64::from_le_bytes(word.try_into().unwrap());
-                    }
-                }
-                (k.compress)(&mut self.h, &m, self.t, false);
-                self.buflen = 0;
-            }
-            let take = (128 - self.buflen).min(len - done);
-            for lane in 0..LANES {
-                self.buf[lane][self.buflen..self.buflen + take]
-                    .copy_from_slice(&data(lane)[done..done + take]);
-            }
-            self.buflen += take;
-            done += take;
-        }
-    }
-
-    #[inline(always)]
-    fn peek_u64(&self, lane: usize) -> u64 {
-        let mut h = lane_words(&self.h, lane);
-        let mut block = self.buf[lane];
-        block[self.buflen..].fill(0);
-        blake2b::compress(&mut h, &block, self.t + self.buflen as u64, true);
-        h[0]
-    }
-
-    fn lane_state(&self, lane: usize) -> State {
-        State::from_parts(
-            lane_words(&self.h, lane),
-            self.t,
-            self.buf[lane],
-            self.buflen,
-        )
-    }
-}
-
-/// Four hashes at once. Results equal four calls of `Hasher::hash`.
-pub struct Hasher4 {
-    kernels: Kernels,
-    programs: [Vec<u8>; LANES],
-}
-
-impl Default for Hasher4 {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Hasher4 {
-    pub fn new() -> Self {
-        Hasher4 {
-            kernels: lanes::kernels(),
-            programs: Default::default(),
-        }
-    }
-
-    pub fn hash(
-        &mut self,
-        rom: &Rom,
-        preimages: [&[u8]; LANES],
-        nb_loops: u32,
-        nb_instrs: u32,
-    ) -> [[u8; 64]; LANES] {
-        let k = self.kernels;
-        let mut seeds = [[0u8; 64]; LANES];
-        let mut pd_inits = [[0u8; 64]; LANES];
-        let mut cores: [Core<'_>; LANES] = std::array::from_fn(|lane| {
-            let (core, pd_init, seed) = Core::new(rom, preimages[lane]);
-            seeds[lane] = seed;
-            pd_inits[lane] = pd_init;
-            core
-        });
-        let mut pd = Pd4::new();
-        pd.absorb(&k, 64, |lane| &pd_inits[lane]);
-
-        let len = nb_instrs as usize * INSTR_SIZE;
-        for lc in 0..nb_loops {
-            let v1: [[u64; 8]; LANES] =
-                std::array::from_fn(|l| hprime_first(len as u32, &seeds[l]));
-            for p in self.programs.iter_mut() {
-                p.clear();
-            }
-            let programs = &mut self.programs;
-            hprime_x4(&k, len, &v1, |lane, words, bytes| {
-                programs[lane].extend_from_slice(&blake2b::words_to_bytes(words)[..bytes]);
-            });
-            for (core, program) in cores.iter().zip(self.programs.iter()) {
-                core.prefetch(program);
-            }
-            let programs = &self.programs;
-            for j in (0..len).step_by(INSTR_SIZE) {
-                for (lane, core) in cores.iter_mut().enumerate() {
-                    core.exec(&programs[lane][j..j + INSTR_SIZE], || pd.peek_u64(lane));
-                }
-                pd.absorb(&k, INSTR_SIZE, |lane| &programs[lane][j..j + INSTR_SIZE]);
-            }
-            let mut mix_v1 = [[0u64; 8]; LANES];
-            for (lane, core) in cores.iter().enumerate() {
-                let (pv, mix_seed) = core.mixing_seed(&pd.lane_state(lane), lc);
-                seeds[lane] = pv;
-                mix_v1[lane] = hprime_first(MIX_LEN as u32, &mix_seed);
-            }
-            let mut word = [0usize; LANES];
-            hprime_x4(&k, MIX_LEN, &mix_v1, |lane, words, bytes| {
-                let regs = &mut cores[lane].regs;
-                for x in &words[..bytes / 8] {
-                    regs[word[lane] % 32] ^= x;
-                    word[lane] += 1;
-                }
-            });
-        }
-        std::array::from_fn(|lane| cores[lane].finish(&pd.lane_state(lane)))
-    }
 }

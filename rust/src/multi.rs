@@ -1,0 +1,648 @@
+//! `LANES` (8) hashes at once (`MultiHasher`), with almost every BLAKE2b compression done by a
+//! multi-lane kernel (`lanes`). Results equal `LANES` calls of `vm::Hasher::hash`.
+//!
+//! The key fact: within a loop, everything except the registers is fixed by the program and
+//! the ROM. The program digest PD absorbs the instruction bytes, the memory digest MD absorbs
+//! ROM lines at literal addresses, the memory counter counts the reads, so every Memory operand,
+//! every Special1 (PD finalized before instruction j) and every Special2 (MD finalized at that
+//! point) is known before any instruction runs. Each loop therefore goes:
+//!
+//! 1. generate the programs (the lanes' H' chains in lockstep);
+//! 2. prefetch their ROM lines, then compress the lanes' PD streams in lockstep (they always hold
+//!    the same number of bytes), keeping the chain value after every block;
+//! 3. decode each program into operands that are either a register or a constant, reading the
+//!    ROM lines into each lane's MD stream and recording where a Special value is needed;
+//! 4. compress the lanes' MD streams in lockstep (their lengths differ: a lane with no block
+//!    left idles), again keeping every chain value;
+//! 5. finalize all recorded Special points, eight at a time from one pool (each from its chain
+//!    value plus its partial block), and write the values into the decoded operands;
+//! 6. execute: registers only, plus B512 for Hash instructions and, rarely, the Special1 of a
+//!    Div/Mod by zero (which depends on a register, so it is computed when it happens);
+//! 7. mix: pv, mv and the mixing H' chains, all lanes together.
+
+use crate::blake2b::{self, State};
+use crate::count::{self, Phase};
+use crate::lanes::{self, Block, Kernels, Words, LANES, LAST};
+use crate::rom::Rom;
+use crate::vm::{hprime_first, two_op, INSTR_SIZE, MIX_LEN};
+
+/// Operand index meaning "the value is stored in the decoded instruction".
+const CONST: u8 = 32;
+
+/// Instruction classes, decoded once from the opcode byte.
+#[derive(Clone, Copy, Default)]
+#[repr(u8)]
+enum Class {
+    #[default]
+    Add,
+    Mul,
+    MulH,
+    Div,
+    ISqrt,
+    BitRev,
+    Xor,
+    RotL,
+    RotR,
+    Neg,
+    And,
+    Hash,
+}
+
+fn class(op: u8) -> Class {
+    match op {
+        0..=39 => Class::Add,
+        40..=79 => Class::Mul,
+        80..=95 => Class::MulH,
+        // 112..=127 is "Mod" in the reference but computes a division: kept for consensus.
+        96..=127 => Class::Div,
+        128..=137 => Class::ISqrt,
+        138..=147 => Class::BitRev,
+        148..=187 => Class::Xor,
+        188..=203 => Class::RotL,
+        204..=219 => Class::RotR,
+        220..=239 => Class::Neg,
+        240..=247 => Class::And,
+        248..=255 => Class::Hash,
+    }
+}
+
+/// A decoded instruction: each operand is a register (`ia`/`ib` < 32) or the constant `a`/`b`.
+/// `aux` is the rotation amount (the r1 field) or the Hash output word.
+#[derive(Clone, Copy, Default)]
+struct Op {
+    a: u64,
+    b: u64,
+    class: Class,
+    ia: u8,
+    ib: u8,
+    r3: u8,
+    aux: u8,
+}
+
+/// A Special value to compute: lane, kind, and stream position (PD bytes for Special1, MD
+/// 64-byte units for Special2, both counted from the start of this loop's stream).
+#[derive(Clone, Copy)]
+struct Job {
+    lane: u8,
+    special2: bool,
+    pos: u32,
+}
+
+/// Where a job's value goes: lane, instruction, operand (false = first).
+#[derive(Clone, Copy)]
+struct Fix {
+    lane: u8,
+    second: bool,
+    j: u32,
+    job: u32,
+}
+
+/// One lane's VM state.
+#[derive(Default)]
+struct Lane {
+    regs: [u64; 32],
+    ops: Vec<Op>,
+    /// PD stream of this loop: the bytes PD held uncompressed at the loop start, then the
+    /// program. PD's chain values are shared (`MultiHasher::pd_snap`).
+    pd: Vec<u8>,
+    /// MD chain value and bytes compressed, at the start of this loop.
+    md_h: [u64; 8],
+    md_t: u64,
+    /// MD stream of this loop in 64-byte units: the 1 or 2 units MD held uncompressed at the
+    /// loop start, then every ROM line read.
+    md_units: Vec<[u64; 8]>,
+    /// MD chain value after c blocks of this loop's stream, c = 0, 1, ...
+    md_snap: Vec<[u64; 8]>,
+    mc: u32,
+    /// Special2 while MD is unchanged since it was last computed: a value known from an
+    /// earlier loop, or the job computing it in this one.
+    s2_value: Option<u64>,
+    s2_job: Option<u32>,
+}
+
+impl Lane {
+    fn md_blocks(&self) -> usize {
+        // BLAKE2 keeps the last full block until more data arrives.
+        (self.md_units.len() - 1) / 2
+    }
+
+    /// Decodes this loop's program (at `pd[carry..]`), reading its ROM lines into the MD stream
+    /// and recording the Special values it needs.
+    #[allow(clippy::too_many_arguments)]
+    fn decode(
+        &mut self,
+        rom: &Rom,
+        lane: u8,
+        carry: usize,
+        nb_instrs: usize,
+        jobs: &mut Vec<Job>,
+        fixes: &mut Vec<Fix>,
+    ) {
+        self.ops.clear();
+        self.s2_job = None;
+        let pd = std::mem::take(&mut self.pd);
+        for (j, instr) in pd[carry..carry + nb_instrs * INSTR_SIZE]
+            .chunks_exact(INSTR_SIZE)
+            .enumerate()
+        {
+            let instr: &[u8; INSTR_SIZE] = instr.try_into().unwrap();
+            let opcode = instr[0];
+            let rs = ((instr[2] as u16) << 8) | instr[3] as u16;
+            let r1 = ((rs >> 10) & 31) as u8;
+            let r2 = ((rs >> 5) & 31) as u8;
+            let lit1 = u64::from_le_bytes(instr[4..12].try_into().unwrap());
+            let lit2 = u64::from_le_bytes(instr[12..20].try_into().unwrap());
+            let mut op = Op {
+                class: class(opcode),
+                r3: (rs & 31) as u8,
+                aux: if opcode >= 248 { opcode - 248 } else { r1 },
+                ia: CONST,
+                ib: CONST,
+                ..Op::default()
+            };
+            // Special1 of instruction j: PD before it absorbs the instruction.
+            let q = (carry + j * INSTR_SIZE) as u32;
+            let mut s1_job = None;
+            let mut operand = |kind: u8, reg: u8, lit: u64, second: bool| -> (u8, u64) {
+                match kind {
+                    0..=4 => (reg, 0),
+                    5..=8 => {
+                        let line = rom.line(lit);
+                        let words = blake2b::bytes_to_words(line);
+                        self.md_units.push(words);
+                        self.mc = self.mc.wrapping_add(1);
+                        self.s2_value = None;
+                        self.s2_job = None;
+                        (CONST, words[(self.mc % 8) as usize])
+                    }
+                    9..=12 => (CONST, lit),
+                    13 => {
+                        let id = *s1_job.get_or_insert_with(|| {
+                            jobs.push(Job {
+                                lane,
+                                special2: false,
+                                pos: q,
+                            });
+                            jobs.len() as u32 - 1
+                        });
+                        fixes.push(Fix {
+                            lane,
+                            second,
+                            j: j as u32,
+                            job: id,
+                        });
+                        (CONST, 0)
+                    }
+                    _ => {
+                        if let Some(v) = self.s2_value {
+                            return (CONST, v);
+                        }
+                        let id = *self.s2_job.get_or_insert_with(|| {
+                            jobs.push(Job {
+                                lane,
+                                special2: true,
+                                pos: self.md_units.len() as u32,
+                            });
+                            jobs.len() as u32 - 1
+                        });
+                        fixes.push(Fix {
+                            lane,
+                            second,
+                            j: j as u32,
+                            job: id,
+                        });
+                        (CONST, 0)
+                    }
+                }
+            };
+            (op.ia, op.a) = operand(instr[1] >> 4, r1, lit1, false);
+            if two_op(opcode) {
+                (op.ib, op.b) = operand(instr[1] & 0x0f, r2, lit2, true);
+            }
+            self.ops.push(op);
+        }
+        self.pd = pd;
+    }
+}
+
+/// The message words of a last block holding `bytes` (at most 128), zero-padded.
+fn last_block(bytes: &[u8]) -> [u64; 16] {
+    let mut block = [0u8; 128];
+    block[..bytes.len()].copy_from_slice(bytes);
+    blake2b::block_words(&block)
+}
+
+fn lane_words(v: &Words, lane: usize) -> [u64; 8] {
+    std::array::from_fn(|k| v[k][lane])
+}
+
+/// `LANES` H'(len, .) chains in lockstep, from their first values `v1`. `emit(lane, words, bytes)`
+/// receives each lane's output in order (`bytes` of the words are output).
+fn hprime_lanes(
+    k: &Kernels,
+    len: usize,
+    v1: &[[u64; 8]; LANES],
+    mut emit: impl FnMut(usize, &[u64; 8], usize),
+) {
+    debug_assert!(len > 64);
+    let mut v: Words = [[0; LANES]; 8];
+    for (lane, first) in v1.iter().enumerate() {
+        for w in 0..8 {
+            v[w][lane] = first[w];
+        }
+    }
+    for (lane, first) in v1.iter().enumerate() {
+        emit(lane, first, 32);
+    }
+    let mut rem = len - 32;
+    while rem > 64 {
+        count::vector();
+        (k.step)(&mut v);
+        for lane in 0..LANES {
+            emit(lane, &lane_words(&v, lane), 32);
+        }
+        rem -= 32;
+    }
+    if rem == 64 {
+        count::vector();
+        (k.step)(&mut v);
+        for lane in 0..LANES {
+            emit(lane, &lane_words(&v, lane), 64);
+        }
+    } else {
+        // Tail of another length: a BLAKE2b with that output length, per lane.
+        for lane in 0..LANES {
+            let tail = blake2b::hash_block_words(rem, &lane_words(&v, lane), 64);
+            emit(lane, &tail, rem);
+        }
+    }
+}
+
+/// `LANES` hashes at once. Owns all scratch space, so hashing allocates nothing after the first
+/// call.
+pub struct MultiHasher {
+    kernels: Kernels,
+    lanes: [Lane; LANES],
+    /// PD chain value (the same stream length in every lane) and bytes compressed, at the
+    /// start of the loop; `pd_snap[c]` is the value after c blocks of this loop.
+    pd_h: Words,
+    pd_t: u64,
+    pd_snap: Vec<Words>,
+    jobs: Vec<Job>,
+    fixes: Vec<Fix>,
+    values: Vec<u64>,
+}
+
+impl Default for MultiHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MultiHasher {
+    pub fn new() -> Self {
+        MultiHasher {
+            kernels: lanes::kernels(),
+            lanes: Default::default(),
+            pd_h: [[0; LANES]; 8],
+            pd_t: 0,
+            pd_snap: Vec::new(),
+            jobs: Vec::new(),
+            fixes: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn compress_lanes(&self, h: &mut Words, m: &Block, t: &[u64; LANES], f: &[u64; LANES]) {
+        count::vector();
+        (self.kernels.compress)(h, m, t, f);
+    }
+
+    /// Special1 of `lane` at PD stream position `q` of this loop (from the PD chain values).
+    fn special1_job(&self, lane: usize, q: usize) -> ([u64; 8], [u64; 16], u64) {
+        let c = (q - 1) / 128;
+        let h = lane_words(&self.pd_snap[c], lane);
+        let m = last_block(&self.lanes[lane].pd[128 * c..q]);
+        (h, m, self.pd_t + q as u64)
+    }
+
+    /// Special2 of `lane` at MD stream position `u` (units) of this loop.
+    fn special2_job(&self, lane: usize, u: usize) -> ([u64; 8], [u64; 16], u64) {
+        let l = &self.lanes[lane];
+        let c = (u - 1) / 2;
+        let mut m = [0u64; 16];
+        m[..8].copy_from_slice(&l.md_units[2 * c]);
+        if u - 2 * c == 2 {
+            m[8..].copy_from_slice(&l.md_units[2 * c + 1]);
+        }
+        (l.md_snap[c], m, l.md_t + 64 * u as u64)
+    }
+
+    /// Runs every recorded Special job, `LANES` per kernel call, into `values`.
+    fn run_jobs(&mut self) {
+        self.values.clear();
+        let n = self.jobs.len();
+        let mut i = 0;
+        while i < n {
+            let group = (n - i).min(LANES);
+            let mut h: Words = [[0; LANES]; 8];
+            let mut m: Block = [[0; LANES]; 16];
+            let mut t = [0u64; LANES];
+            for g in 0..group {
+                let job = self.jobs[i + g];
+                count::set(if job.special2 {
+                    Phase::Special2
+                } else {
+                    Phase::Special1
+                });
+                let (hj, mj, tj) = if job.special2 {
+                    self.special2_job(job.lane as usize, job.pos as usize)
+                } else {
+                    self.special1_job(job.lane as usize, job.pos as usize)
+                };
+                for w in 0..8 {
+                    h[w][g] = hj[w];
+                }
+                for w in 0..16 {
+                    m[w][g] = mj[w];
+                }
+                t[g] = tj;
+            }
+            if group == 1 {
+                let (mut hl, ml) = (lane_words(&h, 0), std::array::from_fn(|w| m[w][0]));
+                blake2b::compress_words(&mut hl, &ml, t[0], true);
+                self.values.push(hl[0]);
+            } else {
+                count::idle((LANES - group) as u64);
+                self.compress_lanes(&mut h, &m, &t, &[LAST; LANES]);
+                self.values.extend_from_slice(&h[0][..group]);
+            }
+            i += group;
+        }
+        for fix in &self.fixes {
+            let op = &mut self.lanes[fix.lane as usize].ops[fix.j as usize];
+            let v = self.values[fix.job as usize];
+            if fix.second {
+                op.b = v;
+            } else {
+                op.a = v;
+            }
+        }
+    }
+
+    pub fn hash(
+        &mut self,
+        rom: &Rom,
+        preimages: [&[u8]; LANES],
+        nb_loops: u32,
+        nb_instrs: u32,
+    ) -> [[u8; 64]; LANES] {
+        let k = self.kernels;
+        let n = nb_instrs as usize;
+        let len = n * INSTR_SIZE;
+
+        // Init: I = H'(448, rom_digest || preimage), the chains in lockstep.
+        count::set(Phase::Init);
+        let v1: [[u64; 8]; LANES] = std::array::from_fn(|lane| {
+            let s =
+                blake2b::hash_parts(64, &[&448u32.to_le_bytes(), rom.digest(), preimages[lane]]);
+            blake2b::bytes_to_words(&s)
+        });
+        let mut init = [[0u64; 56]; LANES];
+        let mut pos = [0usize; LANES];
+        hprime_lanes(&k, 448, &v1, |lane, words, bytes| {
+            init[lane][pos[lane]..pos[lane] + bytes / 8].copy_from_slice(&words[..bytes / 8]);
+            pos[lane] += bytes / 8;
+        });
+        let mut seeds = [[0u8; 64]; LANES];
+        let h0 = blake2b::init_state(64);
+        self.pd_h = std::array::from_fn(|w| [h0[w]; LANES]);
+        self.pd_t = 0;
+        for (lane, l) in self.lanes.iter_mut().enumerate() {
+            let i = &init[lane];
+            l.regs.copy_from_slice(&i[..32]);
+            // PD and MD absorb 64 bytes each: nothing is compressed yet.
+            l.pd.clear();
+            l.pd.extend(i[32..40].iter().flat_map(|w| w.to_le_bytes()));
+            l.md_h = h0;
+            l.md_t = 0;
+            l.md_units.clear();
+            l.md_units.push(i[40..48].try_into().unwrap());
+            seeds[lane] = blake2b::words_to_bytes(&i[48..56].try_into().unwrap());
+            l.mc = 0;
+            l.s2_value = None;
+            l.s2_job = None;
+        }
+
+        for lc in 0..nb_loops {
+            // 1. Programs, appended to each lane's PD stream.
+            count::set(Phase::Program);
+            let carry = self.lanes[0].pd.len();
+            let v1: [[u64; 8]; LANES] =
+                std::array::from_fn(|l| hprime_first(len as u32, &seeds[l]));
+            {
+                let lanes = &mut self.lanes;
+                hprime_lanes(&k, len, &v1, |lane, words, bytes| {
+                    lanes[lane]
+                        .pd
+                        .extend_from_slice(&blake2b::words_to_bytes(words)[..bytes]);
+                });
+            }
+            // 2. Prefetch the loop's ROM lines, then the PD chains (which hides their latency).
+            for l in &self.lanes {
+                prefetch_program(rom, &l.pd[carry..]);
+            }
+            count::set(Phase::ProgramDigest);
+            let total = carry + len;
+            let pd_blocks = (total - 1) / 128;
+            self.pd_snap.clear();
+            self.pd_snap.push(self.pd_h);
+            let mut h = self.pd_h;
+            for b in 0..pd_blocks {
+                let mut m: Block = [[0; LANES]; 16];
+                for (lane, l) in self.lanes.iter().enumerate() {
+                    for (w, word) in l.pd[128 * b..128 * b + 128].chunks_exact(8).enumerate() {
+                        m[w][lane] = u64::from_le_bytes(word.try_into().unwrap());
+                    }
+                }
+                let t = self.pd_t + 128 * (b as u64 + 1);
+                self.compress_lanes(&mut h, &m, &[t; LANES], &[0; LANES]);
+                self.pd_snap.push(h);
+            }
+
+            // 3. Decode: ROM reads into the MD streams, Special points recorded.
+            self.jobs.clear();
+            self.fixes.clear();
+            for (lane, l) in self.lanes.iter_mut().enumerate() {
+                l.decode(rom, lane as u8, carry, n, &mut self.jobs, &mut self.fixes);
+            }
+
+            // 4. MD chains in lockstep; a lane whose stream is shorter idles.
+            count::set(Phase::MemoryDigest);
+            let md_blocks: [usize; LANES] = std::array::from_fn(|l| self.lanes[l].md_blocks());
+            let steps = md_blocks.iter().copied().max().unwrap_or(0);
+            let mut h: Words =
+                std::array::from_fn(|w| std::array::from_fn(|l| self.lanes[l].md_h[w]));
+            for l in self.lanes.iter_mut() {
+                l.md_snap.clear();
+                l.md_snap.push(l.md_h);
+            }
+            for b in 0..steps {
+                let mut m: Block = [[0; LANES]; 16];
+                let mut t = [0u64; LANES];
+                for (lane, l) in self.lanes.iter().enumerate() {
+                    if b < md_blocks[lane] {
+                        for w in 0..8 {
+                            m[w][lane] = l.md_units[2 * b][w];
+                            m[w + 8][lane] = l.md_units[2 * b + 1][w];
+                        }
+                        t[lane] = l.md_t + 128 * (b as u64 + 1);
+                    } else {
+                        count::idle(1);
+                    }
+                }
+                self.compress_lanes(&mut h, &m, &t, &[0; LANES]);
+                for (lane, l) in self.lanes.iter_mut().enumerate() {
+                    if b < md_blocks[lane] {
+                        l.md_snap.push(lane_words(&h, lane));
+                    }
+                }
+            }
+
+            // 5. Special values, eight at a time.
+            self.run_jobs();
+            for l in self.lanes.iter_mut() {
+                if let Some(id) = l.s2_job {
+                    l.s2_value = Some(self.values[id as usize]);
+                }
+            }
+
+            // 6. Execute the programs, interleaved (independent dependency chains).
+            count::set(Phase::HashOp);
+            for j in 0..n {
+                for lane in 0..LANES {
+                    let op = self.lanes[lane].ops[j];
+                    let regs = &self.lanes[lane].regs;
+                    let a = if op.ia < 32 {
+                        regs[op.ia as usize & 31]
+                    } else {
+                        op.a
+                    };
+                    let b = if op.ib < 32 {
+                        regs[op.ib as usize & 31]
+                    } else {
+                        op.b
+                    };
+                    let r = match op.class {
+                        Class::Add => a.wrapping_add(b),
+                        Class::Mul => a.wrapping_mul(b),
+                        Class::MulH => ((a as u128 * b as u128) >> 64) as u64,
+                        Class::Div => match a.checked_div(b) {
+                            Some(v) => v,
+                            None => {
+                                count::set(Phase::Special1);
+                                let (mut hj, mj, tj) =
+                                    self.special1_job(lane, carry + j * INSTR_SIZE);
+                                blake2b::compress_words(&mut hj, &mj, tj, true);
+                                count::set(Phase::HashOp);
+                                hj[0]
+                            }
+                        },
+                        Class::ISqrt => a.isqrt(),
+                        Class::BitRev => a.reverse_bits(),
+                        Class::Xor => a ^ b,
+                        Class::RotL => a.rotate_left(op.aux as u32),
+                        Class::RotR => a.rotate_right(op.aux as u32),
+                        Class::Neg => !a,
+                        Class::And => a & b,
+                        Class::Hash => blake2b::hash_block_words(64, &[a, b], 16)[op.aux as usize],
+                    };
+                    self.lanes[lane].regs[op.r3 as usize & 31] = r;
+                }
+            }
+
+            // 7. End of loop: pv, mv, mixing. Then carry the unfinished blocks over.
+            count::set(Phase::Mixing);
+            let mut mix_v1 = [[0u64; 8]; LANES];
+            let pd_end = self.pd_snap[pd_blocks];
+            let pd_t_end = self.pd_t + 128 * pd_blocks as u64;
+            for (lane, l) in self.lanes.iter_mut().enumerate() {
+                let s = l
+                    .regs
+                    .iter()
+                    .fold(0u64, |acc, r| acc.wrapping_add(*r))
+                    .to_le_bytes();
+                let pd = pd_state(
+                    &lane_words(&pd_end, lane),
+                    pd_t_end,
+                    &l.pd[128 * pd_blocks..],
+                );
+                let pv = pd.peek_with(&s);
+                let mb = md_blocks[lane];
+                l.md_h = l.md_snap[mb];
+                l.md_t += 128 * mb as u64;
+                l.md_units.drain(..2 * mb);
+                let mv = md_state(l).peek_with(&s);
+                let seed = blake2b::hash_parts(64, &[&pv, &mv, &lc.to_le_bytes()]);
+                mix_v1[lane] = hprime_first(MIX_LEN as u32, &seed);
+                seeds[lane] = pv;
+                l.pd.copy_within(128 * pd_blocks..total, 0);
+                l.pd.truncate(total - 128 * pd_blocks);
+            }
+            self.pd_h = pd_end;
+            self.pd_t = pd_t_end;
+            let mut word = [0usize; LANES];
+            let lanes = &mut self.lanes;
+            hprime_lanes(&k, MIX_LEN, &mix_v1, |lane, words, bytes| {
+                let regs = &mut lanes[lane].regs;
+                for x in &words[..bytes / 8] {
+                    regs[word[lane] % 32] ^= x;
+                    word[lane] += 1;
+                }
+            });
+        }
+
+        count::set(Phase::Final);
+        std::array::from_fn(|lane| {
+            let l = &self.lanes[lane];
+            let pd = pd_state(&lane_words(&self.pd_h, lane), self.pd_t, &l.pd);
+            let mut fin = State::new512();
+            fin.update(&pd.peek());
+            fin.update(&md_state(l).peek());
+            fin.update(&l.mc.to_le_bytes());
+            for r in l.regs.iter() {
+                fin.update(&r.to_le_bytes());
+            }
+            fin.finalize()
+        })
+    }
+}
+
+/// A streaming PD state: chain value `h` after `t` bytes, then the uncompressed `buf`.
+fn pd_state(h: &[u64; 8], t: u64, buf: &[u8]) -> State {
+    let mut b = [0u8; 128];
+    b[..buf.len()].copy_from_slice(buf);
+    State::from_parts(*h, t, b, buf.len())
+}
+
+/// A lane's streaming MD state at the end of its stream (after the carried-over units).
+fn md_state(l: &Lane) -> State {
+    let mut b = [0u8; 128];
+    for (u, unit) in l.md_units.iter().enumerate() {
+        b[64 * u..64 * u + 64].copy_from_slice(&blake2b::words_to_bytes(unit));
+    }
+    State::from_parts(l.md_h, l.md_t, b, 64 * l.md_units.len())
+}
+
+/// Issues the loop's ROM reads early: their addresses are literals of the program.
+fn prefetch_program(rom: &Rom, program: &[u8]) {
+    for instr in program.chunks_exact(INSTR_SIZE) {
+        if (5..=8).contains(&(instr[1] >> 4)) {
+            rom.prefetch(u64::from_le_bytes(instr[4..12].try_into().unwrap()));
+        }
+        if two_op(instr[0]) && (5..=8).contains(&(instr[1] & 0x0f)) {
+            rom.prefetch(u64::from_le_bytes(instr[12..20].try_into().unwrap()));
+        }
+    }
+}
