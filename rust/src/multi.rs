@@ -21,10 +21,11 @@
 //! 7. mix: pv, mv and the mixing H' chains, all lanes together.
 
 use crate::blake2b::{self, State};
-use crate::count::{self, Phase};
+use crate::count::{self, Phase, Step};
 use crate::lanes::{self, Block, Kernels, Words, LANES, LAST};
 use crate::rom::Rom;
-use crate::vm::{hprime_first, two_op, INSTR_SIZE, MIX_LEN};
+use crate::vm::{hprime_first, INSTR_SIZE, MIX_LEN};
+use std::hint::select_unpredictable;
 
 /// Operand index meaning "the value is stored in the decoded instruction".
 const CONST: u8 = 32;
@@ -48,7 +49,18 @@ enum Class {
     Hash,
 }
 
-fn class(op: u8) -> Class {
+/// Class of every opcode.
+const CLASS: [Class; 256] = {
+    let mut t = [Class::Add; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = class(i as u8);
+        i += 1;
+    }
+    t
+};
+
+const fn class(op: u8) -> Class {
     match op {
         0..=39 => Class::Add,
         40..=79 => Class::Mul,
@@ -97,37 +109,111 @@ struct Fix {
     job: u32,
 }
 
+/// MD unit meaning "MD's initial 64 bytes" (`Lane::md_init`) instead of a ROM line.
+const INIT_UNIT: u32 = u32::MAX;
+
+/// Whether an opcode fetches its second operand.
+const TWO_OP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = !matches!(i, 128..=147 | 188..=239);
+        i += 1;
+    }
+    t
+};
+
+/// The Special2 value that holds while MD has `Lane::s2_at` units.
+#[derive(Clone, Copy)]
+enum S2 {
+    Value(u64),
+    Job(u32),
+}
+
 /// One lane's VM state.
-#[derive(Default)]
 struct Lane {
     regs: [u64; 32],
     ops: Vec<Op>,
     /// PD stream of this loop: the bytes PD held uncompressed at the loop start, then the
     /// program. PD's chain values are shared (`MultiHasher::pd_snap`).
     pd: Vec<u8>,
+    /// Window offset of each operand's ROM read this loop (two per instruction; 0 when the
+    /// operand is not a Memory read).
+    offs: Vec<u32>,
     /// MD chain value and bytes compressed, at the start of this loop.
     md_h: [u64; 8],
     md_t: u64,
-    /// MD stream of this loop in 64-byte units: the 1 or 2 units MD held uncompressed at the
-    /// loop start, then every ROM line read.
-    md_units: Vec<[u64; 8]>,
+    md_init: [u8; 64],
+    /// MD stream of this loop in 64-byte units (window offsets, or INIT_UNIT): the 1 or 2
+    /// units MD held uncompressed at the loop start, then every ROM line read. Only the first
+    /// `md_len` entries are meaningful (the decoder appends without branching).
+    md_units: Vec<u32>,
+    md_len: usize,
     /// MD chain value after c blocks of this loop's stream, c = 0, 1, ...
     md_snap: Vec<[u64; 8]>,
     mc: u32,
-    /// Special2 while MD is unchanged since it was last computed: a value known from an
-    /// earlier loop, or the job computing it in this one.
-    s2_value: Option<u64>,
-    s2_job: Option<u32>,
+    /// Special2 is cached while MD is unchanged: `s2` holds while `md_len == s2_at`.
+    s2_at: usize,
+    s2: S2,
+}
+
+impl Default for Lane {
+    fn default() -> Self {
+        Lane {
+            regs: [0; 32],
+            ops: Vec::new(),
+            pd: Vec::new(),
+            offs: Vec::new(),
+            md_h: [0; 8],
+            md_t: 0,
+            md_init: [0; 64],
+            md_units: Vec::new(),
+            md_len: 0,
+            md_snap: Vec::new(),
+            mc: 0,
+            s2_at: usize::MAX,
+            s2: S2::Value(0),
+        }
+    }
 }
 
 impl Lane {
     fn md_blocks(&self) -> usize {
         // BLAKE2 keeps the last full block until more data arrives.
-        (self.md_units.len() - 1) / 2
+        (self.md_len - 1) / 2
     }
 
-    /// Decodes this loop's program (at `pd[carry..]`), reading its ROM lines into the MD stream
-    /// and recording the Special values it needs.
+    /// The 64 bytes of MD unit `u` of this loop's stream.
+    #[inline(always)]
+    fn unit<'a>(&'a self, rom: &'a Rom, u: usize) -> &'a [u8; 64] {
+        match self.md_units[u] {
+            INIT_UNIT => &self.md_init,
+            off => rom.line_at(off),
+        }
+    }
+
+    /// Computes every operand's ROM offset of this loop's program (at `pd[carry..]`) and
+    /// prefetches both cache lines of each read, without branching on the random operand kinds.
+    fn prefetch(&mut self, rom: &Rom, carry: usize, nb_instrs: usize) {
+        self.offs.clear();
+        for instr in self.pd[carry..carry + nb_instrs * INSTR_SIZE].chunks_exact(INSTR_SIZE) {
+            let instr: &[u8; INSTR_SIZE] = instr.try_into().unwrap();
+            let lit1 = u64::from_le_bytes(instr[4..12].try_into().unwrap());
+            let lit2 = u64::from_le_bytes(instr[12..20].try_into().unwrap());
+            let mem1 = (instr[1] >> 4).wrapping_sub(5) < 4;
+            let mem2 = (instr[1] & 0x0f).wrapping_sub(5) < 4 && TWO_OP[instr[0] as usize];
+            let o1 = select_unpredictable(mem1, rom.offset_fast(lit1), 0);
+            let o2 = select_unpredictable(mem2, rom.offset_fast(lit2), 0);
+            rom.prefetch_at(o1);
+            rom.prefetch_at(o2);
+            self.offs.push(o1);
+            self.offs.push(o2);
+        }
+    }
+
+    /// Decodes this loop's program (at `pd[carry..]`), appending its ROM lines to the MD
+    /// stream and recording the Special values it needs. The random operand kinds are resolved
+    /// with selects, not branches; only the (rarer) Special kinds branch.
     #[allow(clippy::too_many_arguments)]
     fn decode(
         &mut self,
@@ -139,8 +225,12 @@ impl Lane {
         fixes: &mut Vec<Fix>,
     ) {
         self.ops.clear();
-        self.s2_job = None;
+        // Room for every read of the loop, so appending needs no capacity check.
+        if self.md_units.len() < self.md_len + 2 * nb_instrs + 1 {
+            self.md_units.resize(self.md_len + 2 * nb_instrs + 1, 0);
+        }
         let pd = std::mem::take(&mut self.pd);
+        let offs = std::mem::take(&mut self.offs);
         for (j, instr) in pd[carry..carry + nb_instrs * INSTR_SIZE]
             .chunks_exact(INSTR_SIZE)
             .enumerate()
@@ -153,75 +243,75 @@ impl Lane {
             let lit1 = u64::from_le_bytes(instr[4..12].try_into().unwrap());
             let lit2 = u64::from_le_bytes(instr[12..20].try_into().unwrap());
             let mut op = Op {
-                class: class(opcode),
+                class: CLASS[opcode as usize],
                 r3: (rs & 31) as u8,
-                aux: if opcode >= 248 { opcode - 248 } else { r1 },
-                ia: CONST,
-                ib: CONST,
+                aux: select_unpredictable(opcode >= 248, opcode.wrapping_sub(248), r1),
                 ..Op::default()
             };
             // Special1 of instruction j: PD before it absorbs the instruction.
             let q = (carry + j * INSTR_SIZE) as u32;
             let mut s1_job = None;
-            let mut operand = |kind: u8, reg: u8, lit: u64, second: bool| -> (u8, u64) {
-                match kind {
-                    0..=4 => (reg, 0),
-                    5..=8 => {
-                        let line = rom.line(lit);
-                        let words = blake2b::bytes_to_words(line);
-                        self.md_units.push(words);
-                        self.mc = self.mc.wrapping_add(1);
-                        self.s2_value = None;
-                        self.s2_job = None;
-                        (CONST, words[(self.mc % 8) as usize])
-                    }
-                    9..=12 => (CONST, lit),
-                    13 => {
-                        let id = *s1_job.get_or_insert_with(|| {
-                            jobs.push(Job {
-                                lane,
-                                special2: false,
-                                pos: q,
-                            });
-                            jobs.len() as u32 - 1
-                        });
-                        fixes.push(Fix {
+            let mut operand = |kind: u8, reg: u8, lit: u64, off: u32, second: bool| -> (u8, u64) {
+                let mem = kind.wrapping_sub(5) < 4;
+                self.md_units[self.md_len] = off;
+                self.md_len += mem as usize;
+                self.mc = self.mc.wrapping_add(mem as u32);
+                // A non-Memory operand reads window bytes 0..64 (offset 0) for nothing.
+                let word = rom.word_at(off as usize + 8 * (self.mc % 8) as usize);
+                let value = select_unpredictable(mem, word, lit);
+                let index = select_unpredictable(kind < 5, reg, CONST);
+                if kind < 13 {
+                    return (index, value);
+                }
+                let id = if kind == 13 {
+                    *s1_job.get_or_insert_with(|| {
+                        jobs.push(Job {
                             lane,
-                            second,
-                            j: j as u32,
-                            job: id,
+                            special2: false,
+                            pos: q,
                         });
-                        (CONST, 0)
-                    }
-                    _ => {
-                        if let Some(v) = self.s2_value {
-                            return (CONST, v);
-                        }
-                        let id = *self.s2_job.get_or_insert_with(|| {
+                        jobs.len() as u32 - 1
+                    })
+                } else {
+                    match self.s2 {
+                        S2::Value(v) if self.s2_at == self.md_len => return (CONST, v),
+                        S2::Job(id) if self.s2_at == self.md_len => id,
+                        _ => {
                             jobs.push(Job {
                                 lane,
                                 special2: true,
-                                pos: self.md_units.len() as u32,
+                                pos: self.md_len as u32,
                             });
-                            jobs.len() as u32 - 1
-                        });
-                        fixes.push(Fix {
-                            lane,
-                            second,
-                            j: j as u32,
-                            job: id,
-                        });
-                        (CONST, 0)
+                            let id = jobs.len() as u32 - 1;
+                            self.s2 = S2::Job(id);
+                            self.s2_at = self.md_len;
+                            id
+                        }
                     }
-                }
+                };
+                fixes.push(Fix {
+                    lane,
+                    second,
+                    j: j as u32,
+                    job: id,
+                });
+                (CONST, 0)
             };
-            (op.ia, op.a) = operand(instr[1] >> 4, r1, lit1, false);
-            if two_op(opcode) {
-                (op.ib, op.b) = operand(instr[1] & 0x0f, r2, lit2, true);
-            }
+            (op.ia, op.a) = operand(instr[1] >> 4, r1, lit1, offs[2 * j], false);
+            // A one-operand instruction never touches its second operand: a literal 0 here.
+            let two = TWO_OP[opcode as usize];
+            let kind2 = select_unpredictable(two, instr[1] & 0x0f, 9);
+            (op.ib, op.b) = operand(
+                kind2,
+                r2,
+                select_unpredictable(two, lit2, 0),
+                offs[2 * j + 1],
+                true,
+            );
             self.ops.push(op);
         }
         self.pd = pd;
+        self.offs = offs;
     }
 }
 
@@ -328,19 +418,19 @@ impl MultiHasher {
     }
 
     /// Special2 of `lane` at MD stream position `u` (units) of this loop.
-    fn special2_job(&self, lane: usize, u: usize) -> ([u64; 8], [u64; 16], u64) {
+    fn special2_job(&self, rom: &Rom, lane: usize, u: usize) -> ([u64; 8], [u64; 16], u64) {
         let l = &self.lanes[lane];
         let c = (u - 1) / 2;
         let mut m = [0u64; 16];
-        m[..8].copy_from_slice(&l.md_units[2 * c]);
+        m[..8].copy_from_slice(&blake2b::bytes_to_words(l.unit(rom, 2 * c)));
         if u - 2 * c == 2 {
-            m[8..].copy_from_slice(&l.md_units[2 * c + 1]);
+            m[8..].copy_from_slice(&blake2b::bytes_to_words(l.unit(rom, 2 * c + 1)));
         }
         (l.md_snap[c], m, l.md_t + 64 * u as u64)
     }
 
     /// Runs every recorded Special job, `LANES` per kernel call, into `values`.
-    fn run_jobs(&mut self) {
+    fn run_jobs(&mut self, rom: &Rom) {
         self.values.clear();
         let n = self.jobs.len();
         let mut i = 0;
@@ -357,7 +447,7 @@ impl MultiHasher {
                     Phase::Special1
                 });
                 let (hj, mj, tj) = if job.special2 {
-                    self.special2_job(job.lane as usize, job.pos as usize)
+                    self.special2_job(rom, job.lane as usize, job.pos as usize)
                 } else {
                     self.special1_job(job.lane as usize, job.pos as usize)
                 };
@@ -402,6 +492,7 @@ impl MultiHasher {
         let n = nb_instrs as usize;
         let len = n * INSTR_SIZE;
 
+        count::step(Some(Step::Init));
         // Init: I = H'(448, rom_digest || preimage), the chains in lockstep.
         count::set(Phase::Init);
         let v1: [[u64; 8]; LANES] = std::array::from_fn(|lane| {
@@ -427,15 +518,19 @@ impl MultiHasher {
             l.pd.extend(i[32..40].iter().flat_map(|w| w.to_le_bytes()));
             l.md_h = h0;
             l.md_t = 0;
-            l.md_units.clear();
-            l.md_units.push(i[40..48].try_into().unwrap());
+            l.md_init = blake2b::words_to_bytes(&i[40..48].try_into().unwrap());
+            if l.md_units.is_empty() {
+                l.md_units.push(0);
+            }
+            l.md_units[0] = INIT_UNIT;
+            l.md_len = 1;
             seeds[lane] = blake2b::words_to_bytes(&i[48..56].try_into().unwrap());
             l.mc = 0;
-            l.s2_value = None;
-            l.s2_job = None;
+            l.s2_at = usize::MAX;
         }
 
         for lc in 0..nb_loops {
+            count::step(Some(Step::Program));
             // 1. Programs, appended to each lane's PD stream.
             count::set(Phase::Program);
             let carry = self.lanes[0].pd.len();
@@ -449,9 +544,10 @@ impl MultiHasher {
                         .extend_from_slice(&blake2b::words_to_bytes(words)[..bytes]);
                 });
             }
+            count::step(Some(Step::PrefetchAndPd));
             // 2. Prefetch the loop's ROM lines, then the PD chains (which hides their latency).
-            for l in &self.lanes {
-                prefetch_program(rom, &l.pd[carry..]);
+            for l in self.lanes.iter_mut() {
+                l.prefetch(rom, carry, n);
             }
             count::set(Phase::ProgramDigest);
             let total = carry + len;
@@ -471,6 +567,7 @@ impl MultiHasher {
                 self.pd_snap.push(h);
             }
 
+            count::step(Some(Step::Decode));
             // 3. Decode: ROM reads into the MD streams, Special points recorded.
             self.jobs.clear();
             self.fixes.clear();
@@ -478,6 +575,7 @@ impl MultiHasher {
                 l.decode(rom, lane as u8, carry, n, &mut self.jobs, &mut self.fixes);
             }
 
+            count::step(Some(Step::Md));
             // 4. MD chains in lockstep; a lane whose stream is shorter idles.
             count::set(Phase::MemoryDigest);
             let md_blocks: [usize; LANES] = std::array::from_fn(|l| self.lanes[l].md_blocks());
@@ -493,9 +591,12 @@ impl MultiHasher {
                 let mut t = [0u64; LANES];
                 for (lane, l) in self.lanes.iter().enumerate() {
                     if b < md_blocks[lane] {
+                        let (u0, u1) = (l.unit(rom, 2 * b), l.unit(rom, 2 * b + 1));
                         for w in 0..8 {
-                            m[w][lane] = l.md_units[2 * b][w];
-                            m[w + 8][lane] = l.md_units[2 * b + 1][w];
+                            m[w][lane] =
+                                u64::from_le_bytes(u0[8 * w..8 * w + 8].try_into().unwrap());
+                            m[w + 8][lane] =
+                                u64::from_le_bytes(u1[8 * w..8 * w + 8].try_into().unwrap());
                         }
                         t[lane] = l.md_t + 128 * (b as u64 + 1);
                     } else {
@@ -510,30 +611,24 @@ impl MultiHasher {
                 }
             }
 
+            count::step(Some(Step::Specials));
             // 5. Special values, eight at a time.
-            self.run_jobs();
+            self.run_jobs(rom);
             for l in self.lanes.iter_mut() {
-                if let Some(id) = l.s2_job {
-                    l.s2_value = Some(self.values[id as usize]);
+                if let S2::Job(id) = l.s2 {
+                    l.s2 = S2::Value(self.values[id as usize]);
                 }
             }
 
+            count::step(Some(Step::Execute));
             // 6. Execute the programs, interleaved (independent dependency chains).
             count::set(Phase::HashOp);
             for j in 0..n {
                 for lane in 0..LANES {
                     let op = self.lanes[lane].ops[j];
                     let regs = &self.lanes[lane].regs;
-                    let a = if op.ia < 32 {
-                        regs[op.ia as usize & 31]
-                    } else {
-                        op.a
-                    };
-                    let b = if op.ib < 32 {
-                        regs[op.ib as usize & 31]
-                    } else {
-                        op.b
-                    };
+                    let a = select_unpredictable(op.ia < 32, regs[op.ia as usize & 31], op.a);
+                    let b = select_unpredictable(op.ib < 32, regs[op.ib as usize & 31], op.b);
                     let r = match op.class {
                         Class::Add => a.wrapping_add(b),
                         Class::Mul => a.wrapping_mul(b),
@@ -562,6 +657,7 @@ impl MultiHasher {
                 }
             }
 
+            count::step(Some(Step::Mixing));
             // 7. End of loop: pv, mv, mixing. Then carry the unfinished blocks over.
             count::set(Phase::Mixing);
             let mut mix_v1 = [[0u64; 8]; LANES];
@@ -582,8 +678,15 @@ impl MultiHasher {
                 let mb = md_blocks[lane];
                 l.md_h = l.md_snap[mb];
                 l.md_t += 128 * mb as u64;
-                l.md_units.drain(..2 * mb);
-                let mv = md_state(l).peek_with(&s);
+                l.md_units.copy_within(2 * mb..l.md_len, 0);
+                l.md_len -= 2 * mb;
+                // The cached Special2 stays valid only if no line was read after it.
+                l.s2_at = if l.s2_at == l.md_len + 2 * mb {
+                    l.md_len
+                } else {
+                    usize::MAX
+                };
+                let mv = md_state(l, rom).peek_with(&s);
                 let seed = blake2b::hash_parts(64, &[&pv, &mv, &lc.to_le_bytes()]);
                 mix_v1[lane] = hprime_first(MIX_LEN as u32, &seed);
                 seeds[lane] = pv;
@@ -603,19 +706,22 @@ impl MultiHasher {
             });
         }
 
+        count::step(Some(Step::Final));
         count::set(Phase::Final);
-        std::array::from_fn(|lane| {
+        let out = std::array::from_fn(|lane| {
             let l = &self.lanes[lane];
             let pd = pd_state(&lane_words(&self.pd_h, lane), self.pd_t, &l.pd);
             let mut fin = State::new512();
             fin.update(&pd.peek());
-            fin.update(&md_state(l).peek());
+            fin.update(&md_state(l, rom).peek());
             fin.update(&l.mc.to_le_bytes());
             for r in l.regs.iter() {
                 fin.update(&r.to_le_bytes());
             }
             fin.finalize()
-        })
+        });
+        count::step(None);
+        out
     }
 }
 
@@ -627,22 +733,10 @@ fn pd_state(h: &[u64; 8], t: u64, buf: &[u8]) -> State {
 }
 
 /// A lane's streaming MD state at the end of its stream (after the carried-over units).
-fn md_state(l: &Lane) -> State {
+fn md_state(l: &Lane, rom: &Rom) -> State {
     let mut b = [0u8; 128];
-    for (u, unit) in l.md_units.iter().enumerate() {
-        b[64 * u..64 * u + 64].copy_from_slice(&blake2b::words_to_bytes(unit));
+    for u in 0..l.md_len {
+        b[64 * u..64 * u + 64].copy_from_slice(l.unit(rom, u));
     }
-    State::from_parts(l.md_h, l.md_t, b, 64 * l.md_units.len())
-}
-
-/// Issues the loop's ROM reads early: their addresses are literals of the program.
-fn prefetch_program(rom: &Rom, program: &[u8]) {
-    for instr in program.chunks_exact(INSTR_SIZE) {
-        if (5..=8).contains(&(instr[1] >> 4)) {
-            rom.prefetch(u64::from_le_bytes(instr[4..12].try_into().unwrap()));
-        }
-        if two_op(instr[0]) && (5..=8).contains(&(instr[1] & 0x0f)) {
-            rom.prefetch(u64::from_le_bytes(instr[12..20].try_into().unwrap()));
-        }
-    }
+    State::from_parts(l.md_h, l.md_t, b, 64 * l.md_len)
 }

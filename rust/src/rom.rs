@@ -24,6 +24,8 @@ pub struct Rom {
     size: usize,
     /// `size / 64`: the modulus of every ROM read.
     nb_chunks: u32,
+    /// `2^64 / nb_chunks` rounded up (mod 2^64): `x mod nb_chunks` by two multiplications.
+    mod_mul: u64,
     window: crate::window::Window,
 }
 
@@ -46,6 +48,7 @@ impl Rom {
             digest,
             size,
             nb_chunks: nb_chunks as u32,
+            mod_mul: (u64::MAX / nb_chunks as u64).wrapping_add(1),
             window,
         })
     }
@@ -66,6 +69,35 @@ impl Rom {
     #[inline(always)]
     pub fn offset(&self, addr: u64) -> usize {
         (addr as u32 % self.nb_chunks) as usize
+    }
+
+    /// `offset` without a division (Lemire's fastmod; exact for every 32-bit dividend).
+    #[inline(always)]
+    pub fn offset_fast(&self, addr: u64) -> u32 {
+        let low = self.mod_mul.wrapping_mul(addr as u32 as u64);
+        ((low as u128 * self.nb_chunks as u128) >> 64) as u32
+    }
+
+    /// The 64 bytes at window offset `start` (an `offset` value).
+    #[inline(always)]
+    pub fn line_at(&self, start: u32) -> &[u8; 64] {
+        self.window.as_slice()[start as usize..start as usize + 64]
+            .try_into()
+            .unwrap()
+    }
+
+    /// The little-endian word at window byte `pos` (`pos + 8 <= window length`).
+    #[inline(always)]
+    pub fn word_at(&self, pos: usize) -> u64 {
+        u64::from_le_bytes(self.window.as_slice()[pos..pos + 8].try_into().unwrap())
+    }
+
+    /// Prefetches both cache lines of the read at window offset `start`.
+    #[inline(always)]
+    pub fn prefetch_at(&self, start: u32) {
+        let p = self.window.as_slice().as_ptr().wrapping_add(start as usize);
+        crate::window::prefetch(p);
+        crate::window::prefetch(p.wrapping_add(63));
     }
 
     /// The 64 bytes the VM reads for a literal address.
@@ -281,4 +313,41 @@ fn to_words(b: &[u8]) -> Vec<u64> {
     b.chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_offset_equals_modulo() {
+        for size in [64u64, 128, 4160, 65536, 10 << 20, 1 << 30, (1 << 32) - 64] {
+            let rom = Rom {
+                digest: [0; 64],
+                size: size as usize,
+                nb_chunks: (size / 64) as u32,
+                mod_mul: (u64::MAX / (size / 64)).wrapping_add(1),
+                window: crate::window::Window::new(0),
+            };
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            for a in [
+                0u64,
+                1,
+                63,
+                64,
+                u32::MAX as u64,
+                u64::MAX,
+                1 << 32,
+                (1 << 32) - 1,
+            ] {
+                assert_eq!(rom.offset_fast(a) as usize, rom.offset(a), "{size} {a}");
+            }
+            for _ in 0..10_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                assert_eq!(rom.offset_fast(x) as usize, rom.offset(x), "{size} {x}");
+            }
+        }
+    }
 }
