@@ -20,11 +20,11 @@
 //!    Div/Mod by zero (which depends on a register, so it is computed when it happens);
 //! 7. mix: pv, mv and the mixing H' chains, all lanes together.
 
-use crate::blake2b::{self, State};
+use crate::blake2b;
 use crate::count::{self, Phase, Step};
 use crate::lanes::{self, Block, Kernels, Words, LANES, LAST};
 use crate::rom::Rom;
-use crate::vm::{hprime_first, INSTR_SIZE, MIX_LEN};
+use crate::vm::{INSTR_SIZE, MIX_LEN};
 use std::hint::select_unpredictable;
 
 /// Operand index meaning "the value is stored in the decoded instruction".
@@ -322,6 +322,11 @@ fn last_block(bytes: &[u8]) -> [u64; 16] {
     blake2b::block_words(&block)
 }
 
+/// Per-lane words from the transposed layout.
+fn transpose(v: &Words) -> [[u64; 8]; LANES] {
+    std::array::from_fn(|lane| lane_words(v, lane))
+}
+
 fn lane_words(v: &Words, lane: usize) -> [u64; 8] {
     std::array::from_fn(|k| v[k][lane])
 }
@@ -381,6 +386,8 @@ pub struct MultiHasher {
     jobs: Vec<Job>,
     fixes: Vec<Fix>,
     values: Vec<u64>,
+    /// Per-lane message scratch for `finish_lanes`.
+    msg: [Vec<u8>; LANES],
 }
 
 impl Default for MultiHasher {
@@ -400,6 +407,7 @@ impl MultiHasher {
             jobs: Vec::new(),
             fixes: Vec::new(),
             values: Vec::new(),
+            msg: Default::default(),
         }
     }
 
@@ -407,6 +415,43 @@ impl MultiHasher {
     fn compress_lanes(&self, h: &mut Words, m: &Block, t: &[u64; LANES], f: &[u64; LANES]) {
         count::vector();
         (self.kernels.compress)(h, m, t, f);
+    }
+
+    /// Finishes one BLAKE2b stream per lane: lane l has chain value `h[.][l]` after `t0[l]`
+    /// bytes, with nothing buffered, and `data[l]` still to absorb; returns the 64-byte outputs
+    /// (as words). Lanes may have different lengths: a lane whose blocks are done idles.
+    fn finish_lanes(&self, mut h: Words, t0: &[u64; LANES], data: &[Vec<u8>; LANES]) -> Words {
+        let blocks: [usize; LANES] = std::array::from_fn(|l| data[l].len().div_ceil(128).max(1));
+        let steps = blocks.iter().copied().max().unwrap_or(1);
+        let mut out = h;
+        for i in 0..steps {
+            let mut m: Block = [[0; LANES]; 16];
+            let mut t = [0u64; LANES];
+            let mut f = [0u64; LANES];
+            for lane in 0..LANES {
+                if i >= blocks[lane] {
+                    count::idle(1);
+                    continue;
+                }
+                let d = &data[lane];
+                let end = (128 * i + 128).min(d.len());
+                let words = last_block(&d[128 * i..end]);
+                for w in 0..16 {
+                    m[w][lane] = words[w];
+                }
+                t[lane] = t0[lane] + end as u64;
+                f[lane] = if i + 1 == blocks[lane] { LAST } else { 0 };
+            }
+            self.compress_lanes(&mut h, &m, &t, &f);
+            for lane in 0..LANES {
+                if i + 1 == blocks[lane] {
+                    for w in 0..8 {
+                        out[w][lane] = h[w][lane];
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Special1 of `lane` at PD stream position `q` of this loop (from the PD chain values).
@@ -495,11 +540,15 @@ impl MultiHasher {
         count::step(Some(Step::Init));
         // Init: I = H'(448, rom_digest || preimage), the chains in lockstep.
         count::set(Phase::Init);
-        let v1: [[u64; 8]; LANES] = std::array::from_fn(|lane| {
-            let s =
-                blake2b::hash_parts(64, &[&448u32.to_le_bytes(), rom.digest(), preimages[lane]]);
-            blake2b::bytes_to_words(&s)
-        });
+        let h0 = blake2b::init_state(64);
+        let h0s: Words = std::array::from_fn(|w| [h0[w]; LANES]);
+        for (m, p) in self.msg.iter_mut().zip(preimages) {
+            m.clear();
+            m.extend_from_slice(&448u32.to_le_bytes());
+            m.extend_from_slice(rom.digest());
+            m.extend_from_slice(p);
+        }
+        let v1 = transpose(&self.finish_lanes(h0s, &[0; LANES], &self.msg));
         let mut init = [[0u64; 56]; LANES];
         let mut pos = [0usize; LANES];
         hprime_lanes(&k, 448, &v1, |lane, words, bytes| {
@@ -507,8 +556,7 @@ impl MultiHasher {
             pos[lane] += bytes / 8;
         });
         let mut seeds = [[0u8; 64]; LANES];
-        let h0 = blake2b::init_state(64);
-        self.pd_h = std::array::from_fn(|w| [h0[w]; LANES]);
+        self.pd_h = h0s;
         self.pd_t = 0;
         for (lane, l) in self.lanes.iter_mut().enumerate() {
             let i = &init[lane];
@@ -534,8 +582,13 @@ impl MultiHasher {
             // 1. Programs, appended to each lane's PD stream.
             count::set(Phase::Program);
             let carry = self.lanes[0].pd.len();
-            let v1: [[u64; 8]; LANES] =
-                std::array::from_fn(|l| hprime_first(len as u32, &seeds[l]));
+            // First block of H': B512(LE32(len) || seed).
+            for (m, seed) in self.msg.iter_mut().zip(&seeds) {
+                m.clear();
+                m.extend_from_slice(&(len as u32).to_le_bytes());
+                m.extend_from_slice(seed);
+            }
+            let v1 = transpose(&self.finish_lanes(h0s, &[0; LANES], &self.msg));
             {
                 let lanes = &mut self.lanes;
                 hprime_lanes(&k, len, &v1, |lane, words, bytes| {
@@ -658,23 +711,19 @@ impl MultiHasher {
             }
 
             count::step(Some(Step::Mixing));
-            // 7. End of loop: pv, mv, mixing. Then carry the unfinished blocks over.
+            // 7. End of loop: pv, mv, mixing. First carry the unfinished blocks over.
             count::set(Phase::Mixing);
-            let mut mix_v1 = [[0u64; 8]; LANES];
             let pd_end = self.pd_snap[pd_blocks];
             let pd_t_end = self.pd_t + 128 * pd_blocks as u64;
+            let mut sums = [[0u8; 8]; LANES];
             for (lane, l) in self.lanes.iter_mut().enumerate() {
-                let s = l
+                sums[lane] = l
                     .regs
                     .iter()
                     .fold(0u64, |acc, r| acc.wrapping_add(*r))
                     .to_le_bytes();
-                let pd = pd_state(
-                    &lane_words(&pd_end, lane),
-                    pd_t_end,
-                    &l.pd[128 * pd_blocks..],
-                );
-                let pv = pd.peek_with(&s);
+                l.pd.copy_within(128 * pd_blocks..total, 0);
+                l.pd.truncate(total - 128 * pd_blocks);
                 let mb = md_blocks[lane];
                 l.md_h = l.md_snap[mb];
                 l.md_t += 128 * mb as u64;
@@ -686,15 +735,43 @@ impl MultiHasher {
                 } else {
                     usize::MAX
                 };
-                let mv = md_state(l, rom).peek_with(&s);
-                let seed = blake2b::hash_parts(64, &[&pv, &mv, &lc.to_le_bytes()]);
-                mix_v1[lane] = hprime_first(MIX_LEN as u32, &seed);
-                seeds[lane] = pv;
-                l.pd.copy_within(128 * pd_blocks..total, 0);
-                l.pd.truncate(total - 128 * pd_blocks);
             }
             self.pd_h = pd_end;
             self.pd_t = pd_t_end;
+            // pv = PD finalized after LE64(sum of registers); mv the same for MD.
+            for (lane, m) in self.msg.iter_mut().enumerate() {
+                m.clear();
+                m.extend_from_slice(&self.lanes[lane].pd);
+                m.extend_from_slice(&sums[lane]);
+            }
+            let pv = self.finish_lanes(pd_end, &[pd_t_end; LANES], &self.msg);
+            for (lane, m) in self.msg.iter_mut().enumerate() {
+                let l = &self.lanes[lane];
+                m.clear();
+                for u in 0..l.md_len {
+                    m.extend_from_slice(l.unit(rom, u));
+                }
+                m.extend_from_slice(&sums[lane]);
+            }
+            let md_h: Words =
+                std::array::from_fn(|w| std::array::from_fn(|l| self.lanes[l].md_h[w]));
+            let md_t: [u64; LANES] = std::array::from_fn(|l| self.lanes[l].md_t);
+            let mv = self.finish_lanes(md_h, &md_t, &self.msg);
+            // Mixing seed B512(pv || mv || LE32(lc)), then the first block of H'(8192, seed).
+            for (lane, m) in self.msg.iter_mut().enumerate() {
+                m.clear();
+                m.extend_from_slice(&blake2b::words_to_bytes(&lane_words(&pv, lane)));
+                m.extend_from_slice(&blake2b::words_to_bytes(&lane_words(&mv, lane)));
+                m.extend_from_slice(&lc.to_le_bytes());
+            }
+            let seed = self.finish_lanes(h0s, &[0; LANES], &self.msg);
+            for (lane, m) in self.msg.iter_mut().enumerate() {
+                m.clear();
+                m.extend_from_slice(&(MIX_LEN as u32).to_le_bytes());
+                m.extend_from_slice(&blake2b::words_to_bytes(&lane_words(&seed, lane)));
+                seeds[lane] = blake2b::words_to_bytes(&lane_words(&pv, lane));
+            }
+            let mix_v1 = transpose(&self.finish_lanes(h0s, &[0; LANES], &self.msg));
             let mut word = [0usize; LANES];
             let lanes = &mut self.lanes;
             hprime_lanes(&k, MIX_LEN, &mix_v1, |lane, words, bytes| {
@@ -708,35 +785,35 @@ impl MultiHasher {
 
         count::step(Some(Step::Final));
         count::set(Phase::Final);
-        let out = std::array::from_fn(|lane| {
+        for (lane, m) in self.msg.iter_mut().enumerate() {
+            m.clear();
+            m.extend_from_slice(&self.lanes[lane].pd);
+        }
+        let pd_fin = self.finish_lanes(self.pd_h, &[self.pd_t; LANES], &self.msg);
+        for (lane, m) in self.msg.iter_mut().enumerate() {
             let l = &self.lanes[lane];
-            let pd = pd_state(&lane_words(&self.pd_h, lane), self.pd_t, &l.pd);
-            let mut fin = State::new512();
-            fin.update(&pd.peek());
-            fin.update(&md_state(l, rom).peek());
-            fin.update(&l.mc.to_le_bytes());
-            for r in l.regs.iter() {
-                fin.update(&r.to_le_bytes());
+            m.clear();
+            for u in 0..l.md_len {
+                m.extend_from_slice(l.unit(rom, u));
             }
-            fin.finalize()
-        });
+        }
+        let md_h: Words = std::array::from_fn(|w| std::array::from_fn(|l| self.lanes[l].md_h[w]));
+        let md_t: [u64; LANES] = std::array::from_fn(|l| self.lanes[l].md_t);
+        let md_fin = self.finish_lanes(md_h, &md_t, &self.msg);
+        // digest = B512(PD final || MD final || LE32(mc) || registers).
+        for (lane, m) in self.msg.iter_mut().enumerate() {
+            let l = &self.lanes[lane];
+            m.clear();
+            m.extend_from_slice(&blake2b::words_to_bytes(&lane_words(&pd_fin, lane)));
+            m.extend_from_slice(&blake2b::words_to_bytes(&lane_words(&md_fin, lane)));
+            m.extend_from_slice(&l.mc.to_le_bytes());
+            for r in &l.regs {
+                m.extend_from_slice(&r.to_le_bytes());
+            }
+        }
+        let fin = self.finish_lanes(h0s, &[0; LANES], &self.msg);
+        let out = std::array::from_fn(|lane| blake2b::words_to_bytes(&lane_words(&fin, lane)));
         count::step(None);
         out
     }
-}
-
-/// A streaming PD state: chain value `h` after `t` bytes, then the uncompressed `buf`.
-fn pd_state(h: &[u64; 8], t: u64, buf: &[u8]) -> State {
-    let mut b = [0u8; 128];
-    b[..buf.len()].copy_from_slice(buf);
-    State::from_parts(*h, t, b, buf.len())
-}
-
-/// A lane's streaming MD state at the end of its stream (after the carried-over units).
-fn md_state(l: &Lane, rom: &Rom) -> State {
-    let mut b = [0u8; 128];
-    for u in 0..l.md_len {
-        b[64 * u..64 * u + 64].copy_from_slice(l.unit(rom, u));
-    }
-    State::from_parts(l.md_h, l.md_t, b, 64 * l.md_len)
 }
