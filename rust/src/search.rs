@@ -44,7 +44,8 @@ pub fn search(
     nb_instrs: u32,
 ) -> Found {
     // Offsets from `first`, so `last - first + 1` never overflows below 2^64 nonces.
-    const CHUNK: u64 = 16;
+    // One lane group per fetch: a smaller tail when threads finish a bounded range.
+    const CHUNK: u64 = LANES as u64;
     let span = last - first; // inclusive offset of the last nonce
     let cursor = AtomicU64::new(0);
     let exhausted = AtomicBool::new(false);

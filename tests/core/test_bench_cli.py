@@ -27,9 +27,13 @@ def test_bench_reports_build_rss_and_rate_per_thread_count() -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert re.search(r"ROM build \d+\.\d\d s, digest [0-9a-f]{16}…, peak RSS \d+\.\d MiB", out)
-    rates = re.findall(r"^\s+(\d) threads?\s+([\d,]+\.\d) H/s", out, re.MULTILINE)
-    assert [t for t, _ in rates] == ["1", "2"]
-    assert all(float(r.replace(",", "")) > 0 for _, r in rates)
+    rates = re.findall(
+        r"^\s+(\d) threads?\s+([\d,]+\.\d) H/s .* x(\d+\.\d\d)\s+([\d,]+\.\d) H per CPU-s", out, re.MULTILINE
+    )
+    assert [t for t, *_ in rates] == ["1", "2"]
+    assert all(float(r.replace(",", "")) > 0 and float(c.replace(",", "")) > 0 for _, r, _, c in rates)
+    assert rates[0][2] == "1.00"  # scaling is against the 1-thread step
+    assert re.search(r"peak RSS \d+\.\d MiB after build, \d+\.\d MiB at the end", out)
 
 
 def test_bench_rejects_a_bad_rom_size() -> None:

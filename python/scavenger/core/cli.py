@@ -13,7 +13,7 @@ import click
 from scavenger import settings
 from scavenger._core import _simd_kernel
 from scavenger.core.backend import open_backend
-from scavenger.core.bench import RateResult, build_rom, cpu_model, measure_rate, run_steps
+from scavenger.core.bench import RateResult, build_rom, cpu_model, measure_rate, peak_rss_bytes, run_steps
 from scavenger.core.opencl import BackendMismatch, OpenClUnavailable
 from scavenger.envparse import ConfigError
 
@@ -126,7 +126,8 @@ def _bench_cpu(threads: int, seconds: float, rom_size: int, pre_size: int, only:
         click.echo(
             f"   {result.threads:>3} thread{'s' if result.threads > 1 else ' '}  "
             f"{result.rate:>10,.1f} H/s   {per_thread:>8,.1f} H/s/thread   "
-            f"x{scale:.2f}   ({result.hashes:,} hashes in {result.seconds:.2f} s)"
+            f"x{scale:.2f}   {result.rate_per_cpu_second:>8,.1f} H per CPU-s   "
+            f"({result.hashes:,} hashes in {result.seconds:.2f} s)"
         )
 
     counts = [threads] if only else list(range(1, threads + 1))
@@ -134,7 +135,11 @@ def _bench_cpu(threads: int, seconds: float, rom_size: int, pre_size: int, only:
     best = max(results, key=lambda r: r.rate)
     click.echo(
         f" * best      {best.rate:,.1f} H/s with {best.threads} thread(s); "
-        f"peak RSS {_human(built.peak_rss_bytes)} after build"
+        f"peak RSS {_human(built.peak_rss_bytes)} after build, {_human(peak_rss_bytes())} at the end"
+    )
+    click.echo(
+        " * note      on a shared machine compare H per CPU-s (and ratios measured side by side); "
+        "wall-clock H/s moves with other load"
     )
     return {
         "backend": "cpu",
@@ -146,12 +151,15 @@ def _bench_cpu(threads: int, seconds: float, rom_size: int, pre_size: int, only:
         "rom_build_seconds": round(built.seconds, 3),
         "rom_digest": built.rom.digest().hex(),
         "peak_rss_bytes": built.peak_rss_bytes,
+        "peak_rss_end_bytes": peak_rss_bytes(),
         "steps": [
             {
                 "threads": r.threads,
                 "hashes": r.hashes,
                 "seconds": round(r.seconds, 3),
                 "rate": round(r.rate, 1),
+                "cpu_seconds": round(r.cpu_seconds, 3),
+                "rate_per_cpu_second": round(r.rate_per_cpu_second, 1),
             }
             for r in results
         ],
