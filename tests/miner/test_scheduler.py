@@ -65,3 +65,18 @@ def test_meter_windows() -> None:
     assert meter.rate(10.0) == 0.0
     assert meter.rate(60.0) == pytest.approx(3000 / 60, rel=0.05)
     assert meter.total == 12000
+
+
+def test_rate_while_hashing_is_not_diluted_by_idle_time() -> None:
+    """The demo idles between easy challenges: its wall-clock average looked tiny (49-117 H/s) beside the
+    benchmark's thousands. The rate while hashing is what the machine does when it works."""
+    now = [1000.0]
+    meter = HashRateMeter(clock=lambda: now[0])
+    meter.add(5000, elapsed=1.0)  # 1 s of hashing at 5,000 H/s
+    now[0] += 59.0  # then 59 s waiting for the next challenge
+    meter.add(5000, elapsed=1.0)
+    assert meter.rate(60.0) == pytest.approx(10000 / 60)
+    assert meter.hashing_rate(60.0) == pytest.approx(5000.0)
+    assert meter.busy(60.0) == pytest.approx(2 / 60)
+    now[0] += 120.0  # nothing in the last minute
+    assert meter.hashing_rate(60.0) == 0.0 and meter.busy(60.0) == 0.0

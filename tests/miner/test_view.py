@@ -97,3 +97,10 @@ def test_server_strings_and_url_secrets_are_never_shown_raw() -> None:
     assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
     assert "[blink]" in text and "[red]000FFFFF" in text  # shown literally, never read as markup
     assert "\\u202e" in status_line(state)
+
+
+def test_view_and_status_line_show_the_rate_while_hashing() -> None:
+    state = _busy_state(wallets=2, challenges=3)  # one batch: 1,000,000 hashes in 1.0 s
+    text = "\n".join(_screen(state))
+    assert "while hashing 1.00 MH/s" in text, text
+    assert "1000000.0 H/s while hashing" in status_line(state)

@@ -89,7 +89,8 @@ def status_line(state: MinerState) -> str:
         else state.phase
     )
     return (
-        f"{state.instance_id} speed 10s/60s/15m {r10:.1f} {r60:.1f} {r15:.1f} H/s | "
+        f"{state.instance_id} speed 10s/60s/15m {r10:.1f} {r60:.1f} {r15:.1f} H/s, "
+        f"{state.meter.hashing_rate():.1f} H/s while hashing ({state.meter.busy():.0%} busy) | "
         f"solutions found {c.found} accepted {c.accepted} pending {c.pending} expired {c.expired} | "
         f"receipts {state.receipts} {_estimate_text(state)} | {api_health_text(state)} | "
         f"wallets {registered}/{len(state.wallets)} registered | "
@@ -131,6 +132,12 @@ def render(state: MinerState, width: int = 80, height: int = 24) -> Group:
         _fit(
             f"speed 10s {human_rate(r10)}  60s {human_rate(r60)}  15m {human_rate(r15)}  "
             f"total {state.meter.total:,} hashes",
+            width,
+        ),
+        # The averages above count idle time (waiting for the next challenge); this is the machine's speed.
+        _fit(
+            f"while hashing {human_rate(state.meter.hashing_rate())} ({state.meter.busy():.0%} of the last "
+            "60 s busy)",
             width,
         ),
         _fit(
