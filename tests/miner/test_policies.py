@@ -177,3 +177,27 @@ def test_render_survives_a_malformed_difficulty() -> None:
     console = Console(record=True, width=160)
     console.print(render(state))
     assert "not-hex" in console.export_text()
+
+
+@pytest.mark.timeout(scaled(60))
+def test_reassign_whose_new_donation_fails_leaves_the_wallet_to_the_next_pass(tmp_path: Path) -> None:
+    wallet, outside, unregistered = (Wallet.generate("mainnet") for _ in range(3))
+    journal = Journal(tmp_path / "journal.sqlite3")
+    state = MinerState("miner-1", 1, 1, "")
+
+    async def scenario(url: str) -> str:
+        async with ScavengerClient(url) as api:
+            registrar = Registrar(api, journal, state, asyncio.Event(), lambda _a: None)
+            for w in (wallet, outside):
+                await registrar.register(w)
+            message = f"Assign accumulated Scavenger rights to: {outside.address}"
+            await api.donate_to(outside.address, wallet.address, wallet.sign(message))
+            # The list's only entry is not registered (and not ours to register): the new donation fails.
+            donor = Donor(api, journal, DonationList([unregistered.address], {}, False), registrar.register)
+            journal.record_donation(wallet.address, outside.address, "conflict", "as a 409 left it")
+            return await donor.reassign(wallet)
+
+    with running_simulator(tmp_path / "sim", challenge_period=60, **SIM_OPTIONS) as sim:
+        assert asyncio.run(scenario(sim.url)) == "retry"
+        assert query(sim.state_path, "SELECT destination FROM donations") == []  # undone on the server
+    assert wallet.address not in journal.donations()  # so the next pass assigns it to the list

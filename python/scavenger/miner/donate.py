@@ -48,7 +48,7 @@ class DonationList:
 
         if author in self.left_out:
             return (
-                f"donate_list.txt holds the original program's author address {author[:20]}…{author[-6:]} "
+                f"donate_list.txt holds the original program's author address {author} "
                 "(it appended it to every list it generated); it is NOT used. To keep donating to it "
                 "deliberately, set TIP_ADDRESS to that address."
             )
@@ -194,6 +194,8 @@ class Donor:
             if "no active donation assignment" not in message_of(exc).lower():
                 log.warning("undo for %s… failed: %s", wallet.address[:24], message_of(exc)[:200])
                 return "retry"
+        # Unassigned now: if the donation below fails, the next pass (mine or donate) assigns it to the list.
+        self._journal.forget_donation(wallet.address)
         return await self.donate_one(wallet)
 
     async def run_pass(self, wallets: Sequence[Signer]) -> PassResult:

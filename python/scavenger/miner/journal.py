@@ -331,3 +331,8 @@ class Journal:
     def donations(self) -> dict[str, tuple[str, str]]:
         rows = self._db.execute("SELECT address, destination, status FROM donations").fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    def forget_donation(self, address: str) -> None:
+        # The assignment was undone on the server: the next donation pass assigns the wallet again.
+        with self._tx() as db:
+            db.execute("DELETE FROM donations WHERE address = ?", (address,))
