@@ -211,7 +211,7 @@ def _slot_kind(wallets: Path) -> str:
 
     try:
         kind = kinds.classify(wallets).kind
-    except StoreError:
+    except (StoreError, OSError):  # unreadable: `slots` still lists everything else
         return "?"
     return "-" if kind == "empty" else kind
 

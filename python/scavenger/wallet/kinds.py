@@ -93,7 +93,7 @@ def classify(wallets_dir: Path) -> FolderKind:
     directory = Path(wallets_dir)
     try:  # existence and type only: the secret is not read here
         seeds_mode = (directory / SEEDS_FILE).lstat().st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a non-folder on the way: the store reports it
         return FolderKind("empty", "no seeds.txt yet")
     if not stat.S_ISREG(seeds_mode):
         # A symlink or fifo planted as seeds.txt: the store refuses it with its own precise message.
