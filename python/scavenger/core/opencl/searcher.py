@@ -42,6 +42,9 @@ class DeviceSearchResult:
     hashes: int
 
 
+KERNEL_STD = "-cl-std=CL1.2"
+
+
 class OpenClDevice:
     """One device: its context, queue and compiled kernel program, shared by every ROM loaded on it."""
 
@@ -57,7 +60,10 @@ class OpenClDevice:
         self.queue = cl.CommandQueue(self.context)
         started = time.perf_counter()
         try:
-            self.program = cl.Program(self.context, kernel_source()).build(options=list(build_options))
+            # OpenCL C 1.2: an unqualified pointer is __private, as the kernel is written (NVIDIA's compiler
+            # defaults to 3.0, where such pointers are __generic and passing them on does not build).
+            options = [KERNEL_STD, *build_options]
+            self.program = cl.Program(self.context, kernel_source()).build(options=options)
         except cl.Error as exc:
             raise OpenClUnavailable(f"the AshMaize kernel does not build on {info.name}: {exc}") from None
         self.build_seconds = time.perf_counter() - started
