@@ -82,8 +82,13 @@ def test_anonymous_endless_body_gets_401_before_the_body_is_read(
     start_backend: Callable[..., Backend], database_url: str
 ) -> None:
     backend = start_backend(database_url)
+    with backend.client(None) as anonymous:
+        spec = anonymous.get("/openapi.json").json()
+    # Every write route the backend has, not a list kept by hand.
+    writes = sorted(path for path, methods in spec["paths"].items() if "post" in methods)
+    assert {"/insert_stat", "/insert_api_return"} <= set(writes)
     before = rss_bytes(backend.process.pid)
-    for path in ("/insert_stat", "/insert_api_return", "/insert_stat/"):
+    for path in [*writes, "/insert_stat/"]:
         status, sent, elapsed = chunked_post(backend, path, None)
         assert status == 401, path
         # The reply comes before the body: far less than the 300 MiB tried reached the server.
@@ -178,11 +183,25 @@ def test_reads_survive_whatever_is_stored(start_backend: Callable[..., Backend],
             " ('CTN/a', 'bad', 2, 'infinity', NULL, NULL, NULL),"
             " ('CTN/a', 'bad', 2, '-infinity', NULL, NULL, NULL),"
             " ('CTN/a', 'bad', 2, '20000-01-01', NULL, NULL, NULL)")
-        conn.execute("INSERT INTO api_return (container_id, miner_id, endpoint, url, timestamp) VALUES"
-                     " ('CTN/a', 'bad', '/challenge', 'u', 'infinity'),"
-                     " ('CTN/a', 'bad', '/challenge', 'u', '30000-01-01')")
+        challenge = '{"code": "active", "challenge": {"challenge_id": "**D01C01"}}'
+        conn.execute("INSERT INTO api_return (container_id, miner_id, endpoint, url, timestamp, api_response)"
+                     " VALUES ('CTN/a', 'bad', '/challenge', 'u', 'infinity', NULL),"
+                     " ('CTN/a', 'bad', '/challenge', 'u', '30000-01-01', NULL),"
+                     f" ('CTN/a', 'bad', 'challenge', 'u', 'infinity', '{challenge}'),"
+                     f" ('CTN/a', 'bad', 'challenge', 'u', '-infinity', '{challenge}')")
+        big = 9000000000000000000
+        conn.execute("INSERT INTO miner_progress (container_id, miner_id, timestamp, solutions_found,"
+                     " solutions_accepted, solutions_pending, solutions_expired, receipts, estimated_star)"
+                     f" VALUES ('CTN/a', 'bad', 'infinity', {big}, {big}, {big}, {big}, {big}, {big}),"
+                     f" ('CTN/a', 'bad2', NOW(), {big}, {big}, {big}, {big}, {big}, {big}),"
+                     " ('CTN/a', 'bad', '-infinity', -1, -1, -1, -1, -1, -1),"
+                     " ('CTN/a', 'bad', '20000-01-01', 1, 1, 1, 1, 1, 1)")
     with backend.client() as client:
-        for path in READ_ENDPOINTS:
+        spec = client.get("/openapi.json").json()
+        # Every read endpoint the backend has (the list above, and any added since), with a window.
+        reads = {path for path, methods in spec["paths"].items() if "get" in methods and path != "/health"}
+        assert set(READ_ENDPOINTS) - {"/api/hashrate/series?group=miner"} <= reads
+        for path in sorted(reads | set(READ_ENDPOINTS)):
             reply = client.get(path + ("&" if "?" in path else "?") + "minutes=60")
             assert reply.status_code == 200, (path, reply.text)
         recent = {r["miner_id"]: r for r in client.get("/api/hashrate/recent").json()}

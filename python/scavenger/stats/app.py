@@ -18,6 +18,7 @@ import psycopg
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.datastructures import Headers
@@ -36,8 +37,6 @@ _RETRY_AFTER = "5"
 # A full batch of 5000 stat rows is about 1.5 MiB of JSON; the cap leaves room for large API payloads
 # and bounds what one authenticated request can make the server hold (docs/stats.md).
 MAX_BODY_BYTES = 32 << 20
-WRITE_PATHS = frozenset({"/insert_stat", "/insert_api_return", "/insert_progress"})
-READ_PREFIX = "/api/"
 
 
 class _State:
@@ -53,19 +52,22 @@ class _TokenGate:
 
     FastAPI reads and parses the body before it runs any dependency, so a dependency alone let an
     anonymous client make the server buffer and parse hundreds of megabytes (422 instead of 401). Pure
-    ASGI: no per-request overhead of BaseHTTPMiddleware on the hot insert path. The routes keep their
-    dependencies as well, so a route added outside these paths is still protected."""
+    ASGI: no per-request overhead of BaseHTTPMiddleware on the hot insert path. Which paths need which
+    token is read from the routes' own dependencies once they are all defined (``guarded``), so a new
+    route is covered without a second list to keep in step; the dependencies still run as well."""
 
-    def __init__(self, app: ASGIApp, config: BackendConfig) -> None:
+    def __init__(self, app: ASGIApp, config: BackendConfig, guarded: dict[str, str]) -> None:
         self.app = app
         self.config = config
+        self.guarded = guarded  # path -> "write" | "read"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
-            if path.rstrip("/") in WRITE_PATHS:
+            need = self.guarded.get(path.rstrip("/") or "/")
+            if need == "write":
                 allowed = _write_allowed(_token_of(scope), self.config)
-            elif path.startswith(READ_PREFIX):
+            elif need == "read":
                 allowed = _read_allowed(_token_of(scope), self.config)
             else:
                 allowed = True
@@ -177,7 +179,8 @@ def create_app(config: BackendConfig) -> FastAPI:
         # Counted while the body streams in (chunked bodies too): 413 as soon as it passes the cap.
         max_body_size=MAX_BODY_BYTES,
     )
-    app.add_middleware(_TokenGate, config=config)
+    guarded: dict[str, str] = {}
+    app.add_middleware(_TokenGate, config=config, guarded=guarded)
     paths: set[str] = set()
     app.add_middleware(RequestCounter, metrics=state.metrics, routes=lambda: paths)
 
@@ -365,4 +368,18 @@ def create_app(config: BackendConfig) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     paths.update(route_paths(app))
+    guarded.update(_guarded_paths(app, require_write, require_read))
     return app
+
+
+def _guarded_paths(app: FastAPI, write: Any, read: Any) -> dict[str, str]:
+    """Path -> the token its route's dependencies ask for ("write" or "read")."""
+    guarded: dict[str, str] = {}
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            calls = {dependency.dependency for dependency in route.dependencies}
+            if write in calls:
+                guarded[route.path] = "write"
+            elif read in calls:
+                guarded[route.path] = "read"
+    return guarded

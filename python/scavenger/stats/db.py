@@ -174,11 +174,16 @@ SUMMARY = f"""
     FROM up
 """
 
-_LATEST_PROGRESS = """
+# miner_progress rows within datetime's range, like stats_readable (an 'infinity' timestamp written with
+# SQL cannot be returned as JSON and made every earnings endpoint answer 500).
+_PROGRESS = ("(SELECT * FROM miner_progress WHERE timestamp >= TIMESTAMPTZ '2000-01-01 00:00:00+00'"
+             " AND timestamp < TIMESTAMPTZ '10000-01-01 00:00:00+00')")
+
+_LATEST_PROGRESS = f"""
     SELECT DISTINCT ON (container_id, miner_id) container_id, miner_id, timestamp AS progress_at,
            solutions_found, solutions_accepted, solutions_pending, solutions_expired, receipts,
            estimated_star, last_challenge_id, last_difficulty
-    FROM miner_progress ORDER BY container_id, miner_id, timestamp DESC
+    FROM {_PROGRESS} AS progress ORDER BY container_id, miner_id, timestamp DESC
 """
 
 MINERS = f"""
@@ -214,9 +219,9 @@ EARNINGS = f"""
            COALESCE({_saturated_sum('solutions_expired')}, 0) AS solutions_expired,
            COALESCE({_saturated_sum('receipts')}, 0) AS receipts,
            COALESCE({_saturated_sum('estimated_star')}, 0) AS estimated_star,
-           (SELECT last_challenge_id FROM miner_progress WHERE last_challenge_id IS NOT NULL
+           (SELECT last_challenge_id FROM {_PROGRESS} AS progress WHERE last_challenge_id IS NOT NULL
              ORDER BY timestamp DESC LIMIT 1) AS last_challenge_id,
-           (SELECT last_difficulty FROM miner_progress WHERE last_challenge_id IS NOT NULL
+           (SELECT last_difficulty FROM {_PROGRESS} AS progress WHERE last_challenge_id IS NOT NULL
              ORDER BY timestamp DESC LIMIT 1) AS last_difficulty
     FROM p
 """
@@ -233,7 +238,7 @@ def progress_series_query(group: Group) -> str:
                          NOW() - make_interval(mins => %(minutes)s::int), TIMESTAMPTZ '2000-01-01'),
                 NOW(), make_interval(secs => %(bucket)s::double precision)) AS bucket
         ), miners AS (
-            SELECT DISTINCT container_id, miner_id FROM miner_progress
+            SELECT DISTINCT container_id, miner_id FROM {_PROGRESS} AS progress
         )
         SELECT b.bucket, {key} AS series,
                {_saturated_sum('p.solutions_accepted')} AS solutions_accepted,
@@ -241,7 +246,7 @@ def progress_series_query(group: Group) -> str:
                {_saturated_sum('p.estimated_star')} AS estimated_star
         FROM buckets b CROSS JOIN miners m
         JOIN LATERAL (
-            SELECT solutions_accepted, receipts, estimated_star FROM miner_progress q
+            SELECT solutions_accepted, receipts, estimated_star FROM {_PROGRESS} q
             WHERE q.container_id = m.container_id AND q.miner_id = m.miner_id
               AND q.timestamp < b.bucket + make_interval(secs => %(bucket)s::double precision)
             ORDER BY q.timestamp DESC LIMIT 1
@@ -329,7 +334,7 @@ LAST_SEEN = "SELECT * FROM miners_last_seen ORDER BY last_seen DESC NULLS LAST, 
 OPEN_CHALLENGES = """
 SELECT DISTINCT ON (api_response->'challenge'->>'challenge_id')
        api_response->'challenge' AS challenge, timestamp AS first_seen
-FROM api_return
+FROM api_return_readable
 WHERE endpoint = 'challenge' AND timestamp >= NOW() - INTERVAL '49 hours'
   AND jsonb_typeof(api_response->'challenge') = 'object'
   AND jsonb_typeof(api_response->'challenge'->'challenge_id') = 'string'
