@@ -145,7 +145,7 @@ def test_render_shows_rates_progress_and_wallets() -> None:
     state.phase = "mining"
     state.counts = Counts(found=2, accepted=1, pending=1, expired=0, rejected=0)
     console = Console(record=True, width=160)
-    console.print(render(state))
+    console.print(render(state, 160, 40))
     text = console.export_text()
     assert "miner-3" in text and "**D01C05" in text and "50% of expected" in text
     assert "registered" in text and "kH/s" in text

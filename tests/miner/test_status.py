@@ -87,8 +87,15 @@ def test_receipt_day_is_the_day_current_at_acceptance() -> None:
 
     assert calendar.day_at(parse_iso("2025-10-30T23:59:59Z") or 0, "**D01C24") == 1
     assert calendar.day_at(parse_iso("2025-10-31T00:00:01Z") or 0, "**D01C24") == 2
-    # Older than every journalled challenge: the id's day.
-    assert calendar.day_at(0.0, "**D05C03") == 5
+    # Before the first journalled challenge, the calendar still holds (day 1 started at midnight).
+    assert calendar.day_at(parse_iso("2025-10-30T00:00:00Z") or 0, "**D05C03") == 1
+    # No journalled challenge: the id's day.
+    assert DayCalendar([]).day_at(0.0, "**D05C03") == 5
+    # A compressed calendar (10 s periods) from two challenges far apart, whatever was missed between.
+    fast = DayCalendar([_challenge(1, 3, "2025-10-30T00:00:20Z"), _challenge(3, 2, "2025-10-30T00:08:10Z")])
+    assert fast.day_at(parse_iso("2025-10-30T00:03:59.9Z") or 0, "x") == 1
+    assert fast.day_at(parse_iso("2025-10-30T00:04:00Z") or 0, "x") == 2
+    assert fast.day_at(parse_iso("2025-10-30T00:08:00Z") or 0, "x") == 3
     est = estimate({1: 3, 2: 2, 3: 1}, [10882519, 7692307])
     assert (est.star, est.rated, est.unrated) == (3 * 10882519 + 2 * 7692307, 5, 1)
 

@@ -5,16 +5,17 @@ challenges started in one cycle but completed in the next will count toward the 
 cycle"), and ``/work_to_star_rate`` gives STAR per receipt for each completed day (index 0 = day 1).
 
 A receipt's day is therefore the server's ``current_day`` at the receipt's ``timestamp`` (acceptance time;
-our own ``received_at`` when the server gave no receipt body). We know the server's day at a moment from the
-challenges the miner journalled: the newest challenge issued at or before that moment carries its ``day``.
-That needs no calendar, so it works for the real event (days of 24 h from 2025-10-30) and for a simulator
-with compressed days alike. A receipt older than every journalled challenge falls back to the day in its
-challenge id (``**D07C04`` -> 7), the rule some peers use.
+our own ``received_at`` when the server gave no receipt body). The calendar comes from the challenges the
+miner journalled: challenge ``n`` of day ``d`` is issued at ``start + ((d - 1) * 24 + n - 1) * period``
+(spec 1.3/4: one per period, 24 a day), so two journalled challenges give ``start`` and ``period`` exactly,
+whichever challenges in between were missed; with one, the period is the real hour. That works for the real
+event (Day 1 = 2025-10-30, hourly) and for a simulator with compressed days alike. Without any journalled
+challenge a receipt counts for the day in its challenge id (``**D07C04`` -> 7), the rule some peers use.
 """
 
 from __future__ import annotations
 
-import bisect
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,27 +39,41 @@ def day_from_challenge_id(challenge_id: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+CHALLENGES_PER_DAY = 24
+REAL_PERIOD = 3600.0
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class DayCalendar:
     """The server's event day at a moment, learnt from journalled challenge bodies."""
 
     def __init__(self, challenges: Iterable[Mapping[str, Any]]) -> None:
-        points: list[tuple[float, int]] = []
+        points: list[tuple[int, float]] = []  # (challenge index since the start, issued at)
         for body in challenges:
-            issued = body.get("issued_at")
-            day = body.get("day")
-            if isinstance(issued, str) and isinstance(day, int) and not isinstance(day, bool):
+            issued, day, number = body.get("issued_at"), body.get("day"), body.get("challenge_number")
+            if not (isinstance(issued, str) and isinstance(day, int) and isinstance(number, int)):
+                continue
+            if _is_int(day) and _is_int(number) and day >= 1 and number >= 1:
                 moment = parse_iso(issued)
                 if moment is not None:
-                    points.append((moment, day))
-        points.sort()
-        self._times = [p[0] for p in points]
-        self._days = [p[1] for p in points]
+                    points.append(((day - 1) * CHALLENGES_PER_DAY + number - 1, moment))
+        self._start: float | None = None
+        self._period = REAL_PERIOD
+        if points:
+            first, last = min(points), max(points)
+            if last[0] > first[0] and last[1] > first[1]:
+                self._period = (last[1] - first[1]) / (last[0] - first[0])
+            self._start = first[1] - first[0] * self._period
 
     def day_at(self, moment: float, challenge_id: str) -> int | None:
-        index = bisect.bisect_right(self._times, moment) - 1
-        if index >= 0:
-            return self._days[index]
-        return day_from_challenge_id(challenge_id)
+        if self._start is None:
+            return day_from_challenge_id(challenge_id)
+        # A hair of tolerance: timestamps are rounded to the millisecond, periods are not.
+        elapsed = moment - self._start + 1e-6
+        return max(1, math.floor(elapsed / (self._period * CHALLENGES_PER_DAY)) + 1)
 
 
 @dataclass(frozen=True)

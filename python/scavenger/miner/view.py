@@ -113,7 +113,7 @@ def _table(*columns: tuple[str, str]) -> Table:
     return table
 
 
-_REGISTRATION = {"registered": "yes", "pending": "pending", "failing": "FAILING"}
+_REGISTRATION = {"registered": "registered", "pending": "pending", "failing": "FAILING"}
 
 
 def render(state: MinerState, width: int = 80, height: int = 24) -> Group:
@@ -168,7 +168,12 @@ def render(state: MinerState, width: int = 80, height: int = 24) -> Group:
     for w in ordered[:wallet_rows]:
         mining = ""
         if current is not None and current.address == w.address and state.phase == "mining":
-            mining = f"{printable(current.challenge_id)} {share:.0f}%"
+            # The full figures when there is room; on a narrow terminal the share alone, never cut.
+            mining = (
+                f"{printable(current.challenge_id)} {current.tried:,}/{current.expected:,.0f} ({share:.0f}%)"
+                if width >= 120
+                else f"{printable(current.challenge_id)} {share:.0f}%"
+            )
         reg = _REGISTRATION.get(w.registration, w.registration)
         # Text cells: a string from the server is shown as is, never read as rich markup ("[blink]...").
         wt.add_row(*(Text(cell) for cell in (_short(w.address), reg, str(w.found), str(w.accepted),
