@@ -193,7 +193,7 @@ _SETTINGS: list[Setting] = [
     Setting("STATS_TIMEOUT", seconds_in(0.1, 300), 3.0, "Seconds before a report request gives up.",
             "0.1..300 s", _MINER, default_text="3"),
     Setting("STATS_CONTAINER_ID", text_value, "", "Stats container_id.", "any text", _MINER,
-            default_text="CONTAINER_PREFIX/hostname"),
+            default_text="[CONTAINER_PREFIX/]miner-<slot>@hostname"),
     Setting("CONTAINER_PREFIX", text_value, "", "Prefix of the stats container_id.", "any text", _MINER),
     Setting("APP_VERSION", text_value, "0.1.0", "Version reported with each stats row.", "any text", _MINER),
     Setting("STATS_BEARER_TOKEN", text_value, "", "Shared secret between miners and the backend.",
