@@ -27,7 +27,8 @@ def _seeds(root: Path, number: int = 1) -> Path:
 
 
 def _mine(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ROOT_CONF_PATH": str(root), "APP_BASE_URL": "http://127.0.0.1:9"}
+    # COLUMNS: a wide table, so no cell text is wrapped across lines.
+    env = {**os.environ, "ROOT_CONF_PATH": str(root), "APP_BASE_URL": "http://127.0.0.1:9", "COLUMNS": "250"}
     return subprocess.run(
         [sys.executable, "-c", "from scavenger.cli import main; main()", *args],
         capture_output=True, text=True, env=env, timeout=scaled(60), stdin=subprocess.DEVNULL,

@@ -14,12 +14,13 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from scavenger.miner.config import MinerConfig
 from scavenger.miner.status import read_slots, status_document
 from scavenger.miner.statusapi import ServerFigures, default_cache_dir, fetch_figures
-from scavenger.redact import redact_url
+from scavenger.redact import printable, redact_url
 
 EXIT_OK = 0
 EXIT_MISSING = 1
@@ -47,7 +48,8 @@ def _print_human(doc: dict[str, Any], console: Console) -> None:
     for slot in doc["slots"]:
         state = {True: "[green]running[/]", False: "stopped", None: "?"}[slot["running"]]
         holder = slot["holder"]
-        who = f" {holder['host']} pid {holder['pid']}" if holder and slot["running"] else ""
+        host = escape(printable(holder["host"])) if holder else ""  # from a file anyone may have written
+        who = f" {host} pid {holder['pid']}" if holder and slot["running"] else ""
         table = Table(title=f"slot {slot['slot']} ({slot['instance']}) {state}{who}", title_justify="left")
         for column in ("address", "kind", "reg", "found", "acc", "pend", "exp", "receipts", "est NIGHT",
                        "server rcpts", "server NIGHT"):
@@ -84,7 +86,8 @@ def _print_human(doc: dict[str, Any], console: Console) -> None:
     console.print(f"open challenges known: {known['open']}" + (f" ({sources})" if sources else ""))
     console.print(f"[dim]{doc['receipt_day_rule']}; 1 NIGHT = 1,000,000 STAR[/]")
     for problem in doc["problems"]:
-        console.print(f"[yellow]problem:[/] {problem}")
+        # Problems quote server replies and file contents: escaped, and never read as rich markup.
+        console.print(f"[yellow]problem:[/] {escape(printable(problem))}")
 
 
 def run_status(
