@@ -4,7 +4,7 @@
 # too: ROMs are built by the CPU core, only the 16 MiB window goes to the GPU), then `scavenger bench
 # --backend opencl` for a fixed time (plus a short work-group sweep and the GPU+CPU mode), and print a
 # table: device, vectors ok, H/s, batch size. The extra runs (work-group sizes, kernel variants built with
-# -DASHMAIZE_SIMPLE_EXEC / -DASHMAIZE_NOINLINE, GPU + CPU threads, CPU alone) are A/B data for tuning.
+# -DASHMAIZE_INLINE, NVIDIA register caps, GPU + CPU threads, CPU alone) are A/B data for tuning.
 #
 # Works on a machine with no network, no cargo and no pip index, from a checkout plus a carry folder
 # `.gpu-carry/` (ignored through .git/info/exclude) prepared on a machine that has them:
@@ -113,7 +113,7 @@ bench() {  # label, seconds, extra args...
 bench "opencl wg64" "$SECONDS_MAIN" --backend opencl --work-group 64
 # Optional runs, most telling first, each only while the whole script stays within its 5 minutes.
 optional() { if [ "$SECONDS" -lt 220 ]; then bench "$@"; else say "skipped $1 (time)"; fi; }
-for wg in 32 128 256; do optional "opencl wg$wg" 6 --backend opencl --work-group "$wg"; done
+for wg in 128 256; do optional "opencl wg$wg" 6 --backend opencl --work-group "$wg"; done
 if [ "$SECONDS" -lt 220 ] && grep -qi nvidia "$LOG/check.txt"; then
     # Registers, local memory (spills) and stack per work-item, from NVIDIA's compiler.
     timeout 120 "$PY" - <<'EOF' 2>&1 | grep -Ei 'registers|lmem|spill|stack|error' | head -n 20
@@ -123,16 +123,17 @@ import pyopencl as cl
 
 from scavenger.core.opencl import kernel_source
 from scavenger.core.opencl.devices import select_device
+from scavenger.core.opencl.searcher import KERNEL_STD
 
 info = select_device(os.environ.get("OPENCL_DEVICE"), gpu_only=True)
 ctx = cl.Context([info.device])
-prg = cl.Program(ctx, kernel_source()).build(options=["-cl-nv-verbose"])
+prg = cl.Program(ctx, kernel_source()).build(options=[KERNEL_STD, "-cl-nv-verbose"])
 print(prg.get_build_info(info.device, cl.program_build_info.LOG))
 EOF
     optional "maxrreg128 wg64" 6 --backend opencl --work-group 64 --cl-option=-cl-nv-maxrregcount=128
+    optional "maxrreg96 wg64" 6 --backend opencl --work-group 64 --cl-option=-cl-nv-maxrregcount=96
 fi
-optional "noinline wg64" 6 --backend opencl --work-group 64 --cl-option=-DASHMAIZE_NOINLINE
-optional "simple-exec wg64" 6 --backend opencl --work-group 64 --cl-option=-DASHMAIZE_SIMPLE_EXEC
+optional "inline wg64" 6 --backend opencl --work-group 64 --cl-option=-DASHMAIZE_INLINE
 optional "opencl+cpu wg64" 8 --backend opencl+cpu --work-group 64 --threads "$(nproc)" --only
 optional "cpu $(nproc) threads" 4 --backend cpu --threads "$(nproc)" --only
 

@@ -265,7 +265,7 @@ def test_bench_and_devices_commands(device: Any, tmp_path: Any) -> None:
     assert " H/s on opencl" in out.stdout
 
 
-@pytest.mark.parametrize("option", ["-DASHMAIZE_SIMPLE_EXEC", "-DASHMAIZE_NOINLINE"])
+@pytest.mark.parametrize("option", ["-DASHMAIZE_SIMPLE_EXEC", "-DASHMAIZE_INLINE"])
 def test_kernel_variants_for_device_tuning_are_bit_exact(
     option: str, rom: Rom, rom_cache: RomFactory
 ) -> None:
