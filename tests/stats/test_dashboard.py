@@ -182,6 +182,7 @@ def test_dashboard_up_state(chromium: str, start_backend: Callable[..., Backend]
     assert "<td>/challenge</td><td>200</td><td>7</td>" in dom
     assert '<tr class="up"><td>up</td><td>CTN/beta</td><td>miner-7</td><td>0.00 H/s</td>' in dom
     assert 'id="down-banner" class="banner" hidden=""' in dom
+    assert 'id="error-banner" class="banner" hidden=""' in dom
     # The token only lived in the fragment: the server never saw it in a request line.
     assert READ_TOKEN not in backend.log_text()
 
@@ -242,3 +243,21 @@ def test_dashboard_down_and_error_states(chromium: str, start_backend: Callable[
     layout = json.loads(html.unescape(report.group(1)))
     assert layout["dashboard"] == "ready" and layout["width"] == 420
     assert layout["scrollWidth"] <= 420, layout
+
+
+def test_dashboard_error_state_when_the_database_is_unreachable(
+    chromium: str, start_backend: Callable[..., Backend], tmp_path: Path
+) -> None:
+    from .conftest import free_port
+
+    # Nothing listens on that port: every read answers 503 and the page says so instead of stale numbers.
+    backend = start_backend(f"postgresql://stats:x@127.0.0.1:{free_port()}/nowhere", wait_healthy=False)
+    url = f"{backend.url}/#token={READ_TOKEN}"
+    dump = subprocess.run([*chromium_argv(chromium, tmp_path / "p1"), "--dump-dom", url],
+                          capture_output=True, text=True, timeout=90)
+    assert 'data-state="error"' in dump.stdout, dump.stderr[-2000:]
+    assert re.search(r'id="status" class="status error">error: [^<]*HTTP 503<', dump.stdout)
+    assert re.search(r'<section id="error-banner" class="banner">The stats backend is not answering '
+                     r'\([^<]*HTTP 503\); no figures yet\.</section>', dump.stdout)
+    rows = _screenshot(chromium, url, tmp_path / "p2", tmp_path / "dashboard-error.png", (1280, 700))
+    assert _near(rows, "ff7b72", 6)  # the error text is red

@@ -265,17 +265,28 @@ async function refresh() {
     String(r.active_miners), formatUtc(r.last_update)]);
 }
 
+let lastGood = null;
+
 async function tick() {
   const status = document.getElementById("status");
+  const errorBanner = document.getElementById("error-banner");
   try {
     await refresh();
-    status.textContent = "updated " + new Date().toISOString().slice(11, 19) + " UTC";
+    lastGood = new Date().toISOString();
+    errorBanner.hidden = true;
+    status.textContent = "updated " + lastGood.slice(11, 19) + " UTC";
     status.classList.remove("error");
     document.getElementById("token-form").hidden = true;
     document.body.dataset.state = "ready";
   } catch (err) {
     status.textContent = err instanceof AuthError ? "token required" : "error: " + err.message;
     status.classList.add("error");
+    if (!(err instanceof AuthError)) {
+      // Say loudly that the figures are not current, rather than leave stale numbers looking live.
+      errorBanner.hidden = false;
+      errorBanner.textContent = "The stats backend is not answering (" + err.message + "); " +
+        (lastGood ? "the figures below are from " + formatUtc(lastGood) + "." : "no figures yet.");
+    }
     if (err instanceof AuthError) document.getElementById("token-form").hidden = false;
     document.body.dataset.state = err instanceof AuthError ? "auth" : "error";
   }
