@@ -130,7 +130,7 @@ ctx = cl.Context([info.device])
 prg = cl.Program(ctx, kernel_source()).build(options=[KERNEL_STD, "-cl-nv-verbose"])
 print(prg.get_build_info(info.device, cl.program_build_info.LOG))
 EOF
-    optional "maxrreg128 wg64" 6 --backend opencl --work-group 64 --cl-option=-cl-nv-maxrregcount=128
+    optional "maxrreg255 wg64" 6 --backend opencl --work-group 64 --cl-option=-cl-nv-maxrregcount=255
     optional "maxrreg96 wg64" 6 --backend opencl --work-group 64 --cl-option=-cl-nv-maxrregcount=96
 fi
 optional "inline wg64" 6 --backend opencl --work-group 64 --cl-option=-DASHMAIZE_INLINE

@@ -282,3 +282,11 @@ def test_kernel_variants_for_device_tuning_are_bit_exact(
     assert results and all(r.ok for r in results)
     got = variant.load(rom).nonce_digests(SUFFIX, 99, 64)
     assert got == [rom.hash(format_nonce(99 + i).encode() + SUFFIX) for i in range(64)]
+
+
+def test_vendor_options_cap_registers_on_nvidia_only() -> None:
+    from scavenger.core.opencl.searcher import vendor_options
+
+    assert vendor_options("NVIDIA CUDA") == ("-cl-nv-maxrregcount=128",)
+    assert vendor_options("Portable Computing Language") == ()
+    assert vendor_options("AMD Accelerated Parallel Processing") == ()
