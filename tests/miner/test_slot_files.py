@@ -134,3 +134,14 @@ def test_slots_command_lists_a_skipped_entry(tmp_path: Path) -> None:
     done = _mine(root, "slots")
     assert done.returncode == 0, done.stderr
     assert "skipped" in done.stdout and "regular file" in done.stdout
+
+
+def test_a_planted_instance_folder_link_stops_the_claim(tmp_path: Path) -> None:
+    root = tmp_path / "config"
+    (root / "1").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "1" / "miner-1").symlink_to(elsewhere)
+    with pytest.raises(SlotError, match=r"refusing to use .*miner-1: it is a symbolic link, not a folder"):
+        claim_slot(root, forced=1)
+    assert list(elsewhere.iterdir()) == []

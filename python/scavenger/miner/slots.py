@@ -187,6 +187,12 @@ def _try_lock(root: Path, number: int, holder: Holder) -> SlotLease | None:
     try:
         if not created:
             _check_own_lock(fd, lock_path)
+        # The seeds and the journal go into config/<n>/miner-<n>/: a symlink or a file planted there would
+        # send them elsewhere or fail later with a less clear error.
+        inner = instance_dir(root, number)
+        problem = entry_problem(inner)
+        if problem is not None:
+            raise SlotError(f"refusing to use {inner}: it {problem}; move it away (nothing was changed)")
         text = json.dumps({"host": holder.host, "pid": holder.pid, "started_at": holder.started_at}) + "\n"
         os.ftruncate(fd, 0)
         os.pwrite(fd, text.encode(), 0)
