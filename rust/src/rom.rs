@@ -252,7 +252,8 @@ impl TwoStep {
 
     #[inline(always)]
     pub fn chunk(&self, i: usize) -> [u64; 8] {
-        let src = (i % self.nsc) * 8;
+        // nsc is a power of two (validated): a mask, not a division per chunk.
+        let src = (i & (self.nsc - 1)) * 8;
         let m = &self.mix[self.base[i] as usize];
         let mut c = [0u64; 8];
         for k in 0..8 {
@@ -281,7 +282,6 @@ fn two_step(
     mixing_numbers: usize,
     window: &mut [u8],
 ) -> [u8; 64] {
-    let nb_chunks = size / 64;
     let gen = TwoStep::new(seed, size, pre_size, mixing_numbers);
 
     // Keep the reachable window.
@@ -290,7 +290,28 @@ fn two_step(
         dst.copy_from_slice(&c[..dst.len()]);
     }
 
-    // Digest: two chunks per BLAKE2b block, fed straight from the generator (nothing stored).
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("bmi2")
+        && std::env::var("SCAVENGER_SIMD").as_deref() != Ok("portable")
+    {
+        // SAFETY: bmi2 was just detected.
+        return unsafe { digest_bmi2(&gen, size) };
+    }
+    digest(&gen, size)
+}
+
+/// The ROM digest with BMI2 enabled: `rorx` rotates without the extra register copy, which
+/// is what the one sequential BLAKE2b chain over the whole ROM waits on.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+unsafe fn digest_bmi2(gen: &TwoStep, size: usize) -> [u8; 64] {
+    digest(gen, size)
+}
+
+/// Digest: two chunks per BLAKE2b block, fed straight from the generator (nothing stored).
+#[inline(always)]
+fn digest(gen: &TwoStep, size: usize) -> [u8; 64] {
+    let nb_chunks = size / 64;
     let mut h = blake2b::init_state(64);
     let mut m = [0u64; 16];
     let full_pairs = nb_chunks / 2;
