@@ -211,3 +211,40 @@ def test_readme_docker_demo_with_two_miners_from_a_fresh_clone(clone: Clone, doc
     assert run(["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project="
                 f"{docker_env['COMPOSE_PROJECT_NAME']}"], timeout=30).stdout.strip() == ""
     say(f"docker: demo with 2 miners up, mining and down in {time.monotonic() - started:.0f} s")
+
+
+@pytest.mark.docker
+def test_docker_up_for_real_writes_a_private_token_and_the_backend_accepts_it(
+    clone: Clone, docker_env: dict[str, str], say: Progress
+) -> None:
+    """`up` outside the demo: the backend refuses the public default token, so the script writes a random
+    one to .env (mode 0600) before starting; the backend then starts healthy with it. The API address is
+    unreachable on purpose: nothing here may touch the real network."""
+    env = {**docker_env, "APP_BASE_URL": "http://api.invalid:8088"}
+    env_file = clone.path / ".env"
+    assert not env_file.exists()
+    started = time.monotonic()
+    result = run(["bash", "scripts/docker.sh", "up", "--miners", "1"], timeout=scaled(600), env=env,
+                 cwd=clone.path, check=False)
+    try:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+        tokens = re.findall(r"^STATS_BEARER_TOKEN=([0-9a-f]{64})$", env_file.read_text(), flags=re.MULTILINE)
+        assert len(tokens) == 1 and env_file.stat().st_mode & 0o777 == 0o600, env_file.read_text()
+        assert tokens[0] not in result.stdout + result.stderr, "the token must not be printed"
+        project = env["COMPOSE_PROJECT_NAME"]
+
+        def backend_healthy() -> bool | None:
+            ids = run(["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={project}",
+                       "--filter", "label=com.docker.compose.service=stats-backend"],
+                      timeout=30).stdout.split()
+            if not ids:
+                return None
+            state = run(["docker", "inspect", "-f", "{{.State.Health.Status}}", ids[0]], timeout=30).stdout
+            return True if state.strip() == "healthy" else None
+
+        wait_for("the stats backend to be healthy with the written token", backend_healthy,
+                 timeout=scaled(180), interval=3)
+        say(f"docker: `up --miners 1` wrote a private token; backend healthy after "
+            f"{time.monotonic() - started:.0f} s")
+    finally:
+        run(["bash", "scripts/docker.sh", "down"], timeout=scaled(180), env=env, cwd=clone.path, check=False)
