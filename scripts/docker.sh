@@ -49,7 +49,8 @@ REGISTRY_BUILDER=rust:1-slim-bookworm
 REGISTRY_POSTGRES=postgres:15-bookworm
 LOCAL_RUNTIME=scavenger-base-runtime:bookworm
 LOCAL_POSTGRES=scavenger-base-postgres:bookworm
-BUILD_LOG=${TMPDIR:-/tmp}/scavenger-docker-build.$(id -u).log
+# One log per run (two checkouts may build at once); removed after a successful build, kept after a failure.
+BUILD_LOG=${TMPDIR:-/tmp}/scavenger-docker-build.$(id -u).$$.log
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -129,6 +130,7 @@ choose_base_mode() {
             say "no registry ($(tail -1 "$BUILD_LOG.pull" | cut -c1-120)): base images will be built from Debian"
             BASE_MODE=local
         fi
+        rm -f "$BUILD_LOG.pull"
     fi
 }
 
@@ -225,6 +227,7 @@ compose_build() {
         tail -40 "$BUILD_LOG" >&2
         die "image build failed (exit $status); full log: $BUILD_LOG"
     fi
+    rm -f "$BUILD_LOG"
     say "[3/3] images built in $(($(date +%s) - started)) s"
 }
 
