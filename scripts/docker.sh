@@ -75,6 +75,14 @@ user_sets() {
 default() {
     user_sets "$1" || export "$1=$2"
 }
+# The value compose will use: the environment's, else the last one in .env.
+setting() {
+    if [ -n "${!1:-}" ]; then
+        printf '%s' "${!1}"
+    elif [ -f .env ]; then
+        sed -n "s/^[[:space:]]*$1=//p" .env | tail -1
+    fi
+}
 
 # --- Stack selection ------------------------------------------------------------------------------------
 DEMO=0
@@ -297,14 +305,18 @@ parse_up_options() {
 
 cmd_up() {
     local miners=$MINERS
+    if [ "$DEMO" = 0 ] && [ "$(setting STATS_BEARER_TOKEN)" = changeme ]; then
+        # Copied from .env.example unchanged: the backend would refuse it and the miners' stats go nowhere.
+        die "STATS_BEARER_TOKEN is the public default 'changeme': put your own in .env" \
+            "(python3 -c 'import secrets; print(secrets.token_hex(32))') or delete that line to get a random one"
+    fi
     ensure_images
     local config
     if [ "$DEMO" = 1 ]; then
         config=./demo-config-docker
     else
-        config=${SCAVENGER_CONFIG_DIR:-./config}
-        [ -f .env ] && config=$(sed -n 's/^[[:space:]]*SCAVENGER_CONFIG_DIR=//p' .env | tail -1) && config=${config:-./config}
-        [ -n "${SCAVENGER_CONFIG_DIR:-}" ] && config=$SCAVENGER_CONFIG_DIR
+        config=$(setting SCAVENGER_CONFIG_DIR)
+        config=${config:-./config}
     fi
     # Made by us (not by Docker as root), so it belongs to the invoking user from the start.
     mkdir -p "$config"

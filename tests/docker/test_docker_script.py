@@ -109,3 +109,11 @@ def test_no_compose_at_all_is_one_clear_line(tmp_path: Path) -> None:
     result = script("status", env=env)
     assert result.returncode == 1
     assert result.stderr.strip().startswith("docker.sh: neither `docker compose` nor `docker-compose` works")
+
+
+def test_up_refuses_the_public_default_token_before_building(tmp_path: Path) -> None:
+    env, log = fake_tools(tmp_path, plugin=True, v1=False)
+    result = script("up", env={**env, "STATS_BEARER_TOKEN": "changeme"})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("docker.sh: STATS_BEARER_TOKEN is the public default 'changeme'")
+    assert "build" not in log.read_text() and "pull" not in log.read_text(), log.read_text()
