@@ -33,6 +33,13 @@ LOCK_PATH = Path(tempfile.gettempdir()) / "midnight-scavenger-docker-tests.lock"
 LOCK_WAIT = 600.0
 
 
+# Tags of the images scripts/docker.sh builds for the tests (the fresh-clone test uses the same ones, so a
+# clean checkout and its clone share one build per engine: the script skips images whose source digest
+# matches).
+SCRIPT_IMAGE = "scavenger-miner:script-test"
+SCRIPT_DB_IMAGE = "scavenger-stats-db:script-test"
+
+
 @dataclass(frozen=True)
 class BuiltImages:
     compose: list[str]
@@ -140,3 +147,17 @@ def images(compose: list[str], progress: Progress, tmp_path_factory: pytest.Temp
     run(["docker", "image", "prune", "--force", "--filter", "label=midnight-scavenger.image",
          "--filter", f"until={int(build_started)}"], timeout=300)
     return BuiltImages(compose=compose, build_env=build_env, progress=progress)
+
+
+@pytest.fixture(scope="session")
+def script_images(compose: list[str], progress: Progress) -> dict[str, str]:
+    """The images exactly as `bash scripts/docker.sh build` makes them on this host (base images from a
+    registry or debootstrap, wheel compiled on the host or in the image: the script's choice), under test
+    tags. Built once per engine and sources; a few seconds when they are current."""
+    env = {**base_environment(), "SCAVENGER_IMAGE": SCRIPT_IMAGE, "SCAVENGER_POSTGRES_IMAGE": SCRIPT_DB_IMAGE}
+    env.pop("PYTHONPATH", None)
+    progress("scripts/docker.sh build (test tags; skipped when the images are current)")
+    started = time.monotonic()
+    run(["bash", "scripts/docker.sh", "build"], timeout=1800, env=env)
+    progress(f"script images ready in {time.monotonic() - started:.0f} s")
+    return {"SCAVENGER_IMAGE": SCRIPT_IMAGE, "SCAVENGER_POSTGRES_IMAGE": SCRIPT_DB_IMAGE}

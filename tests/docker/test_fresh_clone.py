@@ -10,7 +10,8 @@ is the figure the README's promise rests on. Caches a user would also have after
 reused so the suite stays within minutes: pip's own download cache, a Cargo target folder
 (`SCAVENGER_FRESH_CLONE_CARGO_TARGET`, default /var/tmp/scavenger-fresh-clone-target; empty = a cold
 compile in the clone) and the Docker images, built from the clone once per engine by the `clone_images`
-fixture (`scripts/docker.sh build`: skipped when the images' source digest matches), outside the timed test.
+fixture (`scripts/docker.sh build`, the tags of conftest's `script_images`: skipped when the images'
+source digest matches), outside the timed test.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pytest
 
 from timing import scaled
 
+from .conftest import SCRIPT_DB_IMAGE, SCRIPT_IMAGE
 from .dockerlib import REPO, Progress, base_environment, compose_command, run, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
@@ -150,9 +152,10 @@ def docker_env(clone: Clone, docker_lock: None, say: Progress) -> Iterator[dict[
         pytest.skip("Docker part skipped: neither `docker compose` nor `docker-compose` works")
     env = {
         **clone.env,
-        # Test tags and project: a developer's own images and stacks are never touched.
-        "SCAVENGER_IMAGE": "scavenger-miner:fresh-clone-test",
-        "SCAVENGER_POSTGRES_IMAGE": "scavenger-stats-db:fresh-clone-test",
+        # Test tags (those of conftest's script_images: a clean checkout and its clone share one build)
+        # and project: a developer's own images and stacks are never touched.
+        "SCAVENGER_IMAGE": SCRIPT_IMAGE,
+        "SCAVENGER_POSTGRES_IMAGE": SCRIPT_DB_IMAGE,
         "COMPOSE_PROJECT_NAME": f"scavenger-fresh-{secrets.token_hex(3)}",
         "STATS_BACKEND_BIND": "127.0.0.1:",
         "SIMULATOR_BIND": "127.0.0.1:",
