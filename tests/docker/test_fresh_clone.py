@@ -40,10 +40,10 @@ CARGO_CACHE = os.environ.get("SCAVENGER_FRESH_CLONE_CARGO_TARGET", "/var/tmp/sca
 TEST_SUBSET = "tests/wallet"
 
 
-def readme_commands(heading_start: str) -> list[str]:
+def readme_commands(heading_start: str, checkout: Path = REPO) -> list[str]:
     """The commands of the first ```bash block after the README line starting with ``heading_start``
     (comments dropped): what a user copies."""
-    text = (REPO / "README.md").read_text()
+    text = (checkout / "README.md").read_text()
     index = next((i for i, line in enumerate(text.splitlines()) if line.startswith(heading_start)), None)
     assert index is not None, f"README.md has no line starting with {heading_start!r}"
     block = re.search(r"```bash\n(.*?)```", "\n".join(text.splitlines()[index:]), flags=re.DOTALL)
@@ -97,7 +97,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory, say: Progress) -> Clone:
 
 
 def test_native_demo_from_a_fresh_clone_reaches_an_accepted_solution(clone: Clone, say: Progress) -> None:
-    command = one(readme_commands("## Quick start"), r"bash scripts/run\.sh")
+    command = one(readme_commands("## Quick start", clone.path), r"bash scripts/run\.sh")
     log_path = clone.path.parent / "run.log"
     started = time.monotonic()
     with log_path.open("w") as log:
@@ -133,7 +133,7 @@ def test_native_demo_from_a_fresh_clone_reaches_an_accepted_solution(clone: Clon
 
 
 def test_readme_test_subset_passes_in_the_fresh_clone(clone: Clone, say: Progress) -> None:
-    quick_start = readme_commands("## Quick start")
+    quick_start = readme_commands("## Quick start", clone.path)
     command = one(quick_start, r"bash scripts/test\.sh \S.*")
     assert command == f"bash scripts/test.sh {TEST_SUBSET}", command
     started = time.monotonic()
@@ -176,7 +176,7 @@ def docker_env(clone: Clone, docker_lock: None, say: Progress) -> Iterator[dict[
 @pytest.mark.docker
 def test_readme_docker_demo_with_two_miners_from_a_fresh_clone(clone: Clone, docker_env: dict[str, str],
                                                                say: Progress) -> None:
-    commands = readme_commands("With Docker")
+    commands = readme_commands("With Docker", clone.path)
     demo = one(commands, r"bash scripts/docker\.sh demo --miners 2")
     status = one(commands, r"bash scripts/docker\.sh status")
     down = one(commands, r"bash scripts/docker\.sh down")
