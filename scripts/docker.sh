@@ -5,7 +5,7 @@
 #
 #   bash scripts/docker.sh demo [--miners N]   simulator + stats + N miners (default 2), small ROM, demo wallets
 #   bash scripts/docker.sh up [--miners N]     stats + N miners against the real API (APP_BASE_URL)
-#   bash scripts/docker.sh status              containers, slots and wallets, accepted solutions
+#   bash scripts/docker.sh status              containers, `scavenger status` per slot, accepted solutions
 #   bash scripts/docker.sh logs [ARGS...]      follow the logs (compose logs -f ARGS)
 #   bash scripts/docker.sh down [--volumes]    stop and remove the containers (config folders are kept)
 #   bash scripts/docker.sh build [--force]     only build the images
@@ -280,7 +280,7 @@ next_steps() {
 
 Where to look next:
   bash scripts/docker.sh${demo_flag} logs        what the miners do ("solution ... accepted"); Ctrl-C stops following only
-  bash scripts/docker.sh${demo_flag} status      containers, each miner's slot and wallets, accepted solutions
+  bash scripts/docker.sh${demo_flag} status      containers, \`scavenger status\` (wallets, solutions, receipts per slot)
   http://${dashboard:-127.0.0.1:8980}/    stats dashboard (loopback only)
   ${config}/<n>/miner-<n>/wallets/seeds.txt   wallet seeds of slot <n> (owned by uid ${APP_UID:-10001}): back them up
   bash scripts/docker.sh${demo_flag} down        stop everything (wallets stay in ${config}/)
@@ -341,7 +341,7 @@ cmd_status() {
     ids=$(compose ps -q miner 2>/dev/null || true)
     [ -n "$ids" ] || { say "no miner is running"; return 0; }
     echo
-    compose exec -T --user "${APP_UID:-10001}" miner scavenger slots || true
+    compose exec -T --user "${APP_UID:-10001}" miner scavenger status --offline || true
     echo
     echo "accepted solutions per miner (from their logs):"
     local id name count
