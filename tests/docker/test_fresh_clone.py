@@ -196,7 +196,8 @@ def test_readme_docker_demo_with_two_miners_from_a_fresh_clone(clone: Clone, doc
 
     def both_miners_accepted() -> dict[str, int] | None:
         report = sh(status, scaled(120))
-        found = re.findall(r"^\s+(\S+_miner_\d+): (\d+)$", report, flags=re.MULTILINE)
+        # docker-compose 1.x names containers <project>_miner_<n>, Compose v2 <project>-miner-<n>.
+        found = re.findall(r"^\s+(\S+[_-]miner[_-]\d+): (\d+)$", report, flags=re.MULTILINE)
         counts = {name: int(n) for name, n in found}
         return counts if len(counts) == 2 and all(counts.values()) else None
 
@@ -205,7 +206,7 @@ def test_readme_docker_demo_with_two_miners_from_a_fresh_clone(clone: Clone, doc
     say(f"docker: accepted solutions {counts} {time.monotonic() - started:.0f} s after `{demo}` started")
     report = sh(status, scaled(120))
     for name in counts:
-        index = name.rsplit("_", 1)[1]
+        index = re.split(r"[_-]", name)[-1]
         container = run(["docker", "ps", "-q", "--filter", f"name=^/{name}$"], timeout=30).stdout.split()
         held = run(["docker", "exec", container[0], "scavenger-healthcheck"], timeout=60).stdout.strip()
         assert held.endswith(f"holds slot {index}"), f"{name}: {held}"
