@@ -63,6 +63,19 @@ def test_compose_scalable_miner_shares_one_config_and_nothing_is_published_widel
         assert "healthcheck" in service, f"{name} has no health check"
 
 
+def test_every_app_service_mounts_the_config_folder_so_down_leaves_no_anonymous_volume() -> None:
+    # The image declares /usr/local/bin/config a VOLUME: a service that mounts nothing there gets a fresh
+    # anonymous volume, which `down` (without -v) leaves behind on every run.
+    for name, service in load(COMPOSE)["services"].items():
+        if "SCAVENGER_IMAGE" not in str(service.get("image", "")):
+            continue
+        target = "/usr/local/bin/config"
+        volumes = [str(v) for v in service.get("volumes", [])]
+        mounted = any(v.endswith(f":{target}") or f":{target}:" in v for v in volumes)
+        in_memory = any(str(t).split(":")[0] == target for t in service.get("tmpfs", []))
+        assert mounted or in_memory, f"{name} leaves an anonymous config volume"
+
+
 def test_env_example_documents_every_compose_variable_without_real_secrets() -> None:
     example = (REPO / ".env.example").read_text()
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
