@@ -7,13 +7,21 @@ use scavenger_core::blake2b;
 use scavenger_core::rom::{Generation, Rom};
 use scavenger_core::search;
 
-fn thread_cpu() -> f64 {
+fn cpu_clock(clock: libc::clockid_t) -> f64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    unsafe { libc::clock_gettime(clock, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+fn thread_cpu() -> f64 {
+    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+fn process_cpu() -> f64 {
+    cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)
 }
 
 fn main() {
@@ -55,7 +63,7 @@ fn main() {
         v[0][0] & 0xf
     );
 
-    let (t, c0) = (Instant::now(), thread_cpu());
+    let (t, c0, p0) = (Instant::now(), thread_cpu(), process_cpu());
     let key = b"fd651ac2725e3b9d804cc8b161c0709af14d6264f93e8d4afef0fd1142a3f011";
     let rom = Rom::new(
         key,
@@ -67,9 +75,10 @@ fn main() {
     )
     .unwrap();
     println!(
-        "rom build: {:.3} s wall, {:.3} s cpu (this thread)  digest {:02x}{:02x}{:02x}{:02x}",
+        "rom build: {:.3} s wall, {:.3} s cpu (this thread), {:.3} s cpu (process)  digest {:02x}{:02x}{:02x}{:02x}",
         t.elapsed().as_secs_f64(),
         thread_cpu() - c0,
+        process_cpu() - p0,
         rom.digest()[0],
         rom.digest()[1],
         rom.digest()[2],
