@@ -287,6 +287,62 @@ pub fn hprime_stream(len: usize, parts: &[&[u8]], mut sink: impl FnMut(&[u8])) {
     sink(&words_to_bytes(&hash_block_words(rem, &v, 64))[..rem]);
 }
 
+/// Argon2's H' read on demand, in order: the same bytes as `hprime_stream`, but the caller
+/// pulls them (32 bytes per compression) instead of receiving them all at once, so a consumer
+/// can interleave H' with other work and never store the whole output.
+pub struct HPrimeReader {
+    v: [u64; 8],
+    /// Output bytes not yet computed.
+    rem: usize,
+    piece: [u8; 64],
+    piece_len: usize,
+    piece_pos: usize,
+}
+
+impl HPrimeReader {
+    pub fn new(len: usize, parts: &[&[u8]]) -> Self {
+        assert!(len > 0 && len <= u32::MAX as usize);
+        let prefix = (len as u32).to_le_bytes();
+        let mut s = State::new(len.min(64));
+        s.update(&prefix);
+        for p in parts {
+            s.update(p);
+        }
+        let first = s.finalize();
+        let (piece_len, rem) = if len <= 64 { (len, 0) } else { (32, len - 32) };
+        HPrimeReader {
+            v: bytes_to_words(&first),
+            rem,
+            piece: first,
+            piece_len,
+            piece_pos: 0,
+        }
+    }
+
+    /// The next `out.len()` bytes of the output. Panics past its end.
+    pub fn read(&mut self, mut out: &mut [u8]) {
+        while !out.is_empty() {
+            if self.piece_pos == self.piece_len {
+                assert!(self.rem > 0, "read past the end of H'");
+                if self.rem > 64 {
+                    self.v = b512_64(&self.v);
+                    self.piece = words_to_bytes(&self.v);
+                    self.piece_len = 32;
+                } else {
+                    self.piece = words_to_bytes(&hash_block_words(self.rem, &self.v, 64));
+                    self.piece_len = self.rem;
+                }
+                self.rem -= self.piece_len;
+                self.piece_pos = 0;
+            }
+            let n = (self.piece_len - self.piece_pos).min(out.len());
+            out[..n].copy_from_slice(&self.piece[self.piece_pos..self.piece_pos + n]);
+            self.piece_pos += n;
+            out = &mut out[n..];
+        }
+    }
+}
+
 pub fn hprime(out: &mut [u8], parts: &[&[u8]]) {
     let mut pos = 0;
     hprime_stream(out.len(), parts, |piece| {
@@ -311,6 +367,27 @@ mod tests {
             "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1\
              7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923"
         );
+    }
+
+    #[test]
+    fn hprime_reader_equals_hprime() {
+        let mut lens: Vec<usize> = (1..=200).collect();
+        lens.extend([255, 256, 257, 1000, 4096, 4096 + 7, 65536]);
+        for len in lens {
+            let mut whole = vec![0u8; len];
+            hprime(&mut whole, &[b"reader", &len.to_le_bytes()]);
+            // Reads of varying sizes, across piece boundaries.
+            let mut r = HPrimeReader::new(len, &[b"reader", &len.to_le_bytes()]);
+            let mut got = vec![0u8; len];
+            let (mut pos, mut step) = (0, 1);
+            while pos < len {
+                let n = step.min(len - pos);
+                r.read(&mut got[pos..pos + n]);
+                pos += n;
+                step = step % 97 + 13;
+            }
+            assert_eq!(got, whole, "len {len}");
+        }
     }
 
     #[test]

@@ -320,7 +320,7 @@ fn _rom_intermediates<'py>(
         "base",
         PyBytes::new(py, &gen.base[..gen.base.len().min(4096)]),
     )?;
-    out.set_item("diffs", gen.diffs.to_vec())?;
+    out.set_item("diffs", gen.premix.diffs.to_vec())?;
     let chunks: Vec<Bound<'py, PyBytes>> = (0..nb_chunks)
         .map(|i| PyBytes::new(py, &gen.chunk_bytes(i)))
         .collect();

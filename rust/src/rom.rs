@@ -2,7 +2,7 @@
 //! offset `addr mod size/64`), so the ROM is generated as a stream: every chunk goes through the
 //! digest in order, and only that reachable window is kept in memory.
 
-use crate::blake2b::{self, hprime, hprime_stream, State};
+use crate::blake2b::{self, hprime, hprime_stream, HPrimeReader, State};
 use crate::error::CoreError;
 
 /// Upper bound on the ROM size we accept (16 GiB): the generation is streamed, but the
@@ -202,38 +202,28 @@ pub fn diffs(seed: &[u8]) -> [u32; 128] {
     diffs
 }
 
-/// Everything needed to produce any TwoStep chunk: `chunk_i = pre[i mod nsc] XOR mix[base[i]]`.
-pub struct TwoStep {
-    pub base: Vec<u8>,
+/// The pre-ROM and the mixing table: with the chunk's `base` byte, everything that makes a
+/// TwoStep chunk, `chunk_i = pre[i mod nsc] XOR mix[base[i]]`.
+pub struct PreMix {
     pub diffs: [u32; 128],
     pre_words: Vec<u64>,
     mix: Vec<[u64; 8]>,
     nsc: usize,
 }
 
-impl TwoStep {
-    pub fn new(seed: &[u8], size: usize, pre_size: usize, mixing_numbers: usize) -> TwoStep {
-        let nb_chunks = size / 64;
+impl PreMix {
+    /// The pre-ROM H' chain, on the calling thread.
+    pub fn new(seed: &[u8], pre_size: usize, mixing_numbers: usize) -> PreMix {
         let nsc = pre_size / 64;
-        // The two long H' chains are independent: run them on two threads.
-        let (pre_words, base) = std::thread::scope(|s| {
-            let pre_job = s.spawn(|| {
-                // Straight into words: no second 16 MiB buffer and copy. Every H' piece is a
-                // multiple of 8 bytes (32-byte pieces, a 64-byte tail; pre_size >= 64).
-                let mut pre = vec![0u64; pre_size / 8];
-                let mut pos = 0;
-                hprime_stream(pre_size, &[seed], |piece| {
-                    for (w, b) in pre[pos..].iter_mut().zip(piece.chunks_exact(8)) {
-                        *w = u64::from_le_bytes(b.try_into().unwrap());
-                    }
-                    pos += piece.len() / 8;
-                });
-                pre
-            });
-            let base_input = blake2b::hash_parts(64, &[seed, b"generation offset base"]);
-            let mut base = vec![0u8; nb_chunks];
-            hprime(&mut base, &[&base_input]);
-            (pre_job.join().expect("pre-ROM thread panicked"), base)
+        // Straight into words: no second buffer and copy. Every H' piece is a multiple of 8
+        // bytes (32-byte pieces, a 64-byte tail; pre_size is a power of two >= 64).
+        let mut pre_words = vec![0u64; pre_size / 8];
+        let mut pos = 0;
+        hprime_stream(pre_size, &[seed], |piece| {
+            for (w, b) in pre_words[pos..].iter_mut().zip(piece.chunks_exact(8)) {
+                *w = u64::from_le_bytes(b.try_into().unwrap());
+            }
+            pos += piece.len() / 8;
         });
         let diffs = diffs(seed);
         // base[i] is one byte, so the XOR of the mixed sources takes only 256 distinct values.
@@ -247,8 +237,7 @@ impl TwoStep {
                 }
             }
         }
-        TwoStep {
-            base,
+        PreMix {
             diffs,
             pre_words,
             mix,
@@ -257,10 +246,10 @@ impl TwoStep {
     }
 
     #[inline(always)]
-    pub fn chunk(&self, i: usize) -> [u64; 8] {
+    pub fn chunk(&self, i: usize, base: u8) -> [u64; 8] {
         // nsc is a power of two (validated): a mask, not a division per chunk.
         let src = (i & (self.nsc - 1)) * 8;
-        let m = &self.mix[self.base[i] as usize];
+        let m = &self.mix[base as usize];
         let mut c = [0u64; 8];
         for k in 0..8 {
             c[k] = self.pre_words[src + k] ^ m[k];
@@ -268,23 +257,58 @@ impl TwoStep {
         c
     }
 
-    /// Chunks `first ..` as bytes, filling `out` (a whole number of chunks).
+    /// Chunks `first .. first + base.len()` as bytes into `out` (`64 * base.len()` bytes).
     #[inline]
-    pub fn fill(&self, first: usize, out: &mut [u8]) {
+    pub fn fill(&self, first: usize, base: &[u8], out: &mut [u8]) {
         let mask = self.nsc - 1;
-        for (k, dst) in out.chunks_exact_mut(64).enumerate() {
-            let i = first + k;
-            let src: &[u64; 8] = self.pre_words[(i & mask) * 8..][..8].try_into().unwrap();
-            let m = &self.mix[self.base[i] as usize];
+        for (k, (dst, &b)) in out.chunks_exact_mut(64).zip(base).enumerate() {
+            let src: &[u64; 8] = self.pre_words[((first + k) & mask) * 8..][..8]
+                .try_into()
+                .unwrap();
+            let m = &self.mix[b as usize];
             for j in 0..8 {
                 dst[8 * j..8 * j + 8].copy_from_slice(&(src[j] ^ m[j]).to_le_bytes());
             }
         }
     }
+}
+
+/// A whole TwoStep generator with its `base` bytes stored: any chunk, in any order (the
+/// published intermediates, and the scalar digest the tests compare the fast one with).
+pub struct TwoStep {
+    pub base: Vec<u8>,
+    pub premix: PreMix,
+}
+
+/// The input of the `base` H' chain (one offset byte per chunk).
+fn base_input(seed: &[u8]) -> [u8; 64] {
+    blake2b::hash_parts(64, &[seed, b"generation offset base"])
+}
+
+impl TwoStep {
+    pub fn new(seed: &[u8], size: usize, pre_size: usize, mixing_numbers: usize) -> TwoStep {
+        let nb_chunks = size / 64;
+        // The two long H' chains are independent: run them on two threads.
+        std::thread::scope(|s| {
+            let pre_job = s.spawn(|| PreMix::new(seed, pre_size, mixing_numbers));
+            let mut base = vec![0u8; nb_chunks];
+            hprime(&mut base, &[&base_input(seed)]);
+            TwoStep {
+                base,
+                premix: pre_job.join().expect("pre-ROM thread panicked"),
+            }
+        })
+    }
+
+    #[inline(always)]
+    pub fn chunk(&self, i: usize) -> [u64; 8] {
+        self.premix.chunk(i, self.base[i])
+    }
 
     /// The first `n` bytes of the pre-ROM.
     pub fn pre_prefix(&self, n: usize) -> Vec<u8> {
-        let words = &self.pre_words[..n.div_ceil(8).min(self.pre_words.len())];
+        let pre = &self.premix.pre_words;
+        let words = &pre[..n.div_ceil(8).min(pre.len())];
         let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         out.truncate(n);
         out
@@ -302,13 +326,14 @@ fn two_step(
     mixing_numbers: usize,
     window: &mut [u8],
 ) -> [u8; 64] {
-    let gen = TwoStep::new(seed, size, pre_size, mixing_numbers);
     if std::env::var("SCAVENGER_SIMD").as_deref() == Ok("portable") {
-        // The crate's own scalar BLAKE2b, on one thread: what the tests check the fast path with.
+        // The crate's own scalar BLAKE2b, base stored, digest on one thread: what the tests
+        // check the fast path with.
+        let gen = TwoStep::new(seed, size, pre_size, mixing_numbers);
         fill_window(&gen, window);
         return digest_scalar(&gen, size);
     }
-    digest_pipelined(&gen, size, window)
+    digest_pipelined(seed, size, pre_size, mixing_numbers, window)
 }
 
 /// Bytes of ROM per hand-off from the generating thread to the digest (4,096 chunks): the
@@ -317,28 +342,56 @@ fn two_step(
 const SLICE: usize = 256 << 10;
 const SLICES_IN_FLIGHT: usize = 4;
 
-/// The digest on this thread with `blake2b_simd` (its AVX2 single-message compression is the
-/// fastest BLAKE2b measured on one core here, docs/core.md), while a second thread generates
-/// the chunks, in slices, and keeps the window. The digest is one sequential chain: this thread
-/// only compresses.
-fn digest_pipelined(gen: &TwoStep, size: usize, window: &mut [u8]) -> [u8; 64] {
+/// The whole TwoStep build on two threads. This thread runs the pre-ROM H' chain, then the
+/// digest with `blake2b_simd` (its AVX2 single-message compression is the fastest BLAKE2b
+/// measured on one core here, docs/core.md) and nothing else: the digest is one sequential
+/// chain, the floor of the build. The other thread reads the `base` H' chain on demand (it is
+/// never stored), generates the chunks in slices once the pre-ROM is there, and keeps the
+/// window.
+fn digest_pipelined(
+    seed: &[u8],
+    size: usize,
+    pre_size: usize,
+    mixing_numbers: usize,
+    window: &mut [u8],
+) -> [u8; 64] {
     use std::sync::mpsc::sync_channel;
+    use std::sync::OnceLock;
     let nb_chunks = size / 64;
+    let premix_cell = OnceLock::new();
+    let (ready_tx, ready_rx) = sync_channel::<()>(1);
     let (full_tx, full_rx) = sync_channel::<Vec<u8>>(SLICES_IN_FLIGHT);
     let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(SLICES_IN_FLIGHT);
     for _ in 0..SLICES_IN_FLIGHT {
         empty_tx.send(vec![0u8; SLICE]).expect("fresh channel");
     }
+    let premix_ref = &premix_cell;
     std::thread::scope(|s| {
+        // Owned by this closure, so that a panic here drops them and the generator stops
+        // instead of waiting forever (the scope joins it before re-raising).
+        let (ready_tx, full_rx, empty_tx) = (ready_tx, full_rx, empty_tx);
         s.spawn(move || {
+            let mut base_reader = HPrimeReader::new(nb_chunks, &[&base_input(seed)]);
+            let mut base = vec![0u8; SLICE / 64];
+            let mut premix = None;
             let mut first = 0;
             while first < nb_chunks {
+                let n = (nb_chunks - first).min(SLICE / 64);
+                base_reader.read(&mut base[..n]);
+                let pm: &PreMix = match premix {
+                    Some(pm) => pm,
+                    None => {
+                        if ready_rx.recv().is_err() {
+                            return;
+                        }
+                        premix.insert(premix_ref.get().expect("pre-ROM set before ready"))
+                    }
+                };
                 let Ok(mut buf) = empty_rx.recv() else {
                     return;
                 };
-                let n = (nb_chunks - first).min(SLICE / 64);
                 buf.resize(n * 64, 0);
-                gen.fill(first, &mut buf);
+                pm.fill(first, &base[..n], &mut buf);
                 let pos = first * 64;
                 if pos < window.len() {
                     let len = (window.len() - pos).min(buf.len());
@@ -350,6 +403,9 @@ fn digest_pipelined(gen: &TwoStep, size: usize, window: &mut [u8]) -> [u8; 64] {
                 }
             }
         });
+        let _ = premix_cell.set(PreMix::new(seed, pre_size, mixing_numbers));
+        // The generator only stops early if it panicked (the scope re-raises that).
+        let _ = ready_tx.send(());
         let mut state = blake2b_simd::Params::new().hash_length(64).to_state();
         while let Ok(buf) = full_rx.recv() {
             state.update(&buf);
@@ -431,7 +487,7 @@ mod tests {
             let gen = TwoStep::new(&seed, size, pre_size, 4);
             let len = size / 64 + 63;
             let (mut fast, mut slow) = (vec![0u8; len], vec![0u8; len]);
-            let d_fast = digest_pipelined(&gen, size, &mut fast);
+            let d_fast = digest_pipelined(&seed, size, pre_size, 4, &mut fast);
             fill_window(&gen, &mut slow);
             assert_eq!(d_fast, digest_scalar(&gen, size), "digest, size {size}");
             assert_eq!(fast, slow, "window, size {size}");
