@@ -343,6 +343,7 @@ fn two_step(
 /// stalling the digest (the digest thread's CPU time is the same with 4, 16 or 48).
 const SLICE: usize = 256 << 10;
 const SLICES_IN_FLIGHT: usize = 16;
+const RETURN_BATCH: usize = 8;
 
 /// The whole TwoStep build on two threads. This thread runs the pre-ROM H' chain, then the
 /// digest with `blake2b_simd` (its AVX2 single-message compression is the fastest BLAKE2b
@@ -409,10 +410,18 @@ fn digest_pipelined(
         // The generator only stops early if it panicked (the scope re-raises that).
         let _ = ready_tx.send(());
         let mut state = blake2b_simd::Params::new().hash_length(64).to_state();
+        // Used slices go back to the generator in batches, so that it wakes (a futex call on
+        // this thread) once per RETURN_BATCH slices rather than once per slice.
+        let mut used = Vec::with_capacity(RETURN_BATCH);
         while let Ok(buf) = full_rx.recv() {
             state.update(&buf);
-            // The generator may be done and gone: then the buffer is simply dropped.
-            let _ = empty_tx.send(buf);
+            used.push(buf);
+            if used.len() == RETURN_BATCH {
+                for buf in used.drain(..) {
+                    // The generator may be done and gone: then the buffer is simply dropped.
+                    let _ = empty_tx.send(buf);
+                }
+            }
         }
         let mut out = [0u8; 64];
         out.copy_from_slice(state.finalize().as_bytes());
