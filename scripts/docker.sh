@@ -98,6 +98,8 @@ select_stack() {
         export COMPOSE_PROFILES=${COMPOSE_PROFILES:-}
         default COMPOSE_PROJECT_NAME scavenger
     fi
+    # Stats name the miners miner-<slot>@<this host> instead of the container's hex id.
+    default STATS_HOST_NAME "$(hostname)"
     # A non-root user keeps owning the config folder the miners write (seeds readable without sudo).
     if [ "$(id -u)" != 0 ]; then
         default APP_UID "$(id -u)"

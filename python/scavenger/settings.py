@@ -195,6 +195,10 @@ _SETTINGS: list[Setting] = [
     Setting("STATS_CONTAINER_ID", text_value, "", "Stats container_id.", "any text", _MINER,
             default_text="[CONTAINER_PREFIX/]miner-<slot>@hostname"),
     Setting("CONTAINER_PREFIX", text_value, "", "Prefix of the stats container_id.", "any text", _MINER),
+    Setting("STATS_HOST_NAME", text_value, "",
+            "Host part of the stats container_id miner-<slot>@<host>: in a container, the Docker host's "
+            "name (scripts/docker.sh, Swarm and Kubernetes set it) rather than the container's hex id.",
+            "any text", _MINER, default_text="this machine's hostname"),
     Setting("APP_VERSION", text_value, "0.1.0", "Version reported with each stats row.", "any text", _MINER),
     Setting("STATS_BEARER_TOKEN", text_value, "", "Shared secret between miners and the backend.",
             "16+ characters, not a published default such as changeme (the backend refuses to start with "

@@ -49,6 +49,8 @@ def test_config_from_seed_environment() -> None:
     assert default_container_id({"STATS_CONTAINER_ID": "rack-2/box-9"}) == "rack-2/box-9"
     assert default_container_id({}, hostname="h1") == "h1"
     assert default_container_id({}, hostname="h1", slot=2) == "miner-2@h1"
+    # In a container the hostname is a hex id: the Docker host's name is passed in instead.
+    assert default_container_id({"STATS_HOST_NAME": "rig-7"}, hostname="3f2a9c", slot=2) == "miner-2@rig-7"
     with pytest.raises(ValueError, match="STATS_BEARER_TOKEN is empty"):
         ReporterConfig.from_env({**env, "STATS_BEARER_TOKEN": ""})
     with pytest.raises(ValueError, match="STATS_REPORT_INTERVAL"):

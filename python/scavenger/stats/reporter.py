@@ -54,14 +54,15 @@ _PERMANENT_REJECTIONS = {400, 413, 422}
 def default_container_id(
     env: Mapping[str, str], hostname: str | None = None, slot: int | None = None
 ) -> str:
-    """Stable identity of this miner: ``STATS_CONTAINER_ID`` if set, else ``miner-<slot>@<hostname>``
+    """Stable identity of this miner: ``STATS_CONTAINER_ID`` if set, else ``miner-<slot>@<host>`` (host:
+    ``STATS_HOST_NAME``, else the hostname)
     (``<hostname>`` alone when the slot is unknown), after ``<CONTAINER_PREFIX>/`` when that is set. People
     recognise the slot and the host (a Docker container's hex hostname alone says nothing), and unlike the
     seed's random suffix it survives restarts, so one miner does not become a new series on every restart."""
     explicit = env.get("STATS_CONTAINER_ID", "").strip()
     if explicit:
         return explicit
-    host = hostname if hostname is not None else socket.gethostname()
+    host = env.get("STATS_HOST_NAME", "").strip() or hostname or socket.gethostname()
     name = f"miner-{slot}@{host}" if slot is not None else host
     prefix = env.get("CONTAINER_PREFIX", "").strip().rstrip("/")
     return f"{prefix}/{name}" if prefix else name
