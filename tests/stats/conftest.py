@@ -25,6 +25,8 @@ import httpx
 import psycopg
 import pytest
 
+# The miner tests' `miners` fixture (real `scavenger mine` processes), for the end-to-end tests here.
+from miner.conftest import miners  # noqa: F401
 from scavenger.stats.reporter import ReporterConfig, StatsReporter
 from timing import scaled
 

@@ -3,7 +3,7 @@ config folder's miner saw meanwhile; the backend serves only well-formed open ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,20 +14,6 @@ from scavenger.miner.book import ChallengeBook
 from timing import scaled
 
 from .conftest import WRITE_TOKEN, Backend
-
-
-@pytest.fixture
-def miners() -> Iterator[Callable[..., MinerProcess]]:
-    started: list[MinerProcess] = []
-
-    def start(root: Path, url: str, log_path: Path, env: dict[str, str] | None = None) -> MinerProcess:
-        miner = MinerProcess(root, url, log_path, env).start()
-        started.append(miner)
-        return miner
-
-    yield start
-    for miner in started:
-        miner.kill9()
 
 
 @pytest.mark.timeout(scaled(300))
