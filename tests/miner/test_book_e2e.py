@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scavenger.miner.book import ChallengeBook
+from scavenger.miner.book import BOOK_NAME, ChallengeBook
 from scavenger.miner.slots import list_slots
 from scavenger.sim.testing import running_simulator
 from scavenger.wallet.store import WalletStore
@@ -20,6 +20,13 @@ from timing import scaled
 from .conftest import SIM_OPTIONS, MinerProcess, query, wait_for
 
 PERIOD = 2  # seconds between challenges; each stays open 24 periods
+
+
+def book_sources(root: Path) -> dict[str, str]:
+    """challenge id -> source, straight from the book file: closed entries too (under load the early missed
+    challenges may have closed by the time the test reads the book)."""
+    entries = json.loads((root / BOOK_NAME).read_text())["challenges"]
+    return {e["challenge"]["challenge_id"]: e["source"] for e in entries}
 
 
 def current_index(url: str) -> int:
@@ -93,9 +100,9 @@ def test_an_instance_back_from_an_outage_mines_what_the_others_saw(
     root = tmp_path / "config"
     b, _wallets, missed = run_outage(tmp_path, miners, root, root)
     # The book on the shared folder holds every missed challenge, first heard of on the API.
-    book = {e.challenge_id: e for e in ChallengeBook(root).open_entries()}
+    book = book_sources(root)
     assert set(missed) <= set(book)
-    assert {book[c].source for c in missed} == {"api"}
+    assert {book[c] for c in missed} == {"api"}
     log_text = b.log_path.read_text()
     assert all(f"challenge {c} from the fleet book (api)" in log_text for c in missed), b.log_tail()
     # `scavenger status` says how many open challenges the fleet knows, and from where.
@@ -106,4 +113,7 @@ def test_an_instance_back_from_an_outage_mines_what_the_others_saw(
     )
     assert status.stdout.startswith(b"{"), status.stderr
     known = json.loads(status.stdout)["challenges"]
-    assert known["open"] >= len(book) and known["by_source"]["api"] >= len(missed)
+    # Entries only close as time passes: what is open now was open when status counted.
+    still_open = ChallengeBook(root).open_entries()
+    assert known["open"] >= len(still_open)
+    assert known["by_source"].get("api", 0) >= sum(1 for e in still_open if e.source == "api")
