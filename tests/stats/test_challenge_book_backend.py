@@ -10,6 +10,7 @@ import pytest
 
 from miner.conftest import MinerProcess
 from miner.test_book_e2e import book_sources, run_outage
+from scavenger.miner.book import ChallengeBook
 from timing import scaled
 
 from .conftest import WRITE_TOKEN, Backend
