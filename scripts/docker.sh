@@ -369,6 +369,9 @@ main() {
         build) [ $# -eq 0 ] || [ "$*" = --force ] || usage_error "build takes only --force" ;;
         status) [ $# -eq 0 ] || usage_error "status takes no arguments" ;;
         logs | down | compose) ;;
+        # The images' source digest for these settings (what `build` compares with the image labels), for
+        # the test suite's own builds.
+        source-digest) [ $# -eq 0 ] || usage_error "source-digest takes no arguments"; source_digest; return 0 ;;
         -h | --help | help) usage 0 ;;
         *) usage_error "unknown command '$command' (bash scripts/docker.sh --help lists them)" ;;
     esac

@@ -25,6 +25,7 @@ from .dockerlib import (
     compose_command,
     engine_problem,
     image_exists,
+    image_label,
     run,
 )
 
@@ -109,10 +110,6 @@ def _build_base_images(progress: Progress) -> None:
 def images(compose: list[str], progress: Progress, tmp_path_factory: pytest.TempPathFactory) -> BuiltImages:
     """The app and database images, built from the repository exactly as compose builds them."""
     _build_base_images(progress)
-    progress("preparing the offline wheelhouse (host wheel + dependency wheels)")
-    started = time.monotonic()
-    run(["bash", "docker/prepare-wheelhouse.sh"], timeout=600)
-    progress(f"wheelhouse ready in {time.monotonic() - started:.0f} s")
     # The real multi-stage path (Rust compiled by maturin in the builder stage) when a toolchain image
     # exists; SCAVENGER_E2E_WHEEL_SOURCE=prebuilt makes a quick run reuse the host-built wheel.
     default_source = "build" if image_exists(BUILDER_BASE) else "prebuilt"
@@ -127,6 +124,16 @@ def images(compose: list[str], progress: Progress, tmp_path_factory: pytest.Temp
         "PIP_OFFLINE": "1",
     }
     env = {**base_environment(), **build_env}
+    # Images labelled with the digest of the current sources and these settings are not built again.
+    digest = run(["bash", "scripts/docker.sh", "source-digest"], timeout=120, env=env).stdout.strip()
+    build_env["SCAVENGER_SOURCE_DIGEST"] = env["SCAVENGER_SOURCE_DIGEST"] = digest
+    if all(image_label(name, "midnight-scavenger.source-digest") == digest for name in (APP_IMAGE, DB_IMAGE)):
+        progress(f"images current (sources digest {digest}): not rebuilt")
+        return BuiltImages(compose=compose, build_env=build_env, progress=progress)
+    progress("preparing the offline wheelhouse (host wheel + dependency wheels)")
+    started = time.monotonic()
+    run(["bash", "docker/prepare-wheelhouse.sh"], timeout=600)
+    progress(f"wheelhouse ready in {time.monotonic() - started:.0f} s")
     # An empty env file: a developer's own .env must not change what the test builds.
     empty_env_file = tmp_path_factory.mktemp("build-env") / "empty.env"
     empty_env_file.write_text("")

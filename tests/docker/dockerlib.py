@@ -107,6 +107,14 @@ def image_exists(name: str) -> bool:
     return run(["docker", "image", "inspect", name], timeout=30, check=False).returncode == 0
 
 
+def image_label(name: str, label: str) -> str | None:
+    """The value of ``label`` on image ``name``, or None when the image (or the label) is missing."""
+    template = f'{{{{index .Config.Labels "{label}"}}}}'
+    result = run(["docker", "image", "inspect", "-f", template, name], timeout=30, check=False)
+    value = result.stdout.strip()
+    return value if result.returncode == 0 and value and value != "<no value>" else None
+
+
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 2.0) -> T:
     """Poll ``probe`` until it returns something other than None, at most ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
