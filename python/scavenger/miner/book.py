@@ -18,10 +18,10 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scavenger.miner.earnings import format_iso
 from scavenger.miner.scheduler import parse_time
 from scavenger.wallet.errors import StoreError
 from scavenger.wallet.fsutil import locked, read_file, write_public_file
@@ -65,11 +65,6 @@ class BookEntry:
 
     def to_json(self) -> dict[str, Any]:
         return {"challenge": self.challenge, "source": self.source, "first_seen": self.first_seen}
-
-
-def iso_now(now: float | None = None) -> str:
-    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def check_challenge(obj: Any) -> tuple[dict[str, Any], float]:
@@ -137,7 +132,7 @@ def parse_entries(document: Any, now: float, default_source: str) -> tuple[list[
         if source not in SOURCES:
             source = default_source
         if seen is None or len(seen) > 40:
-            seen = iso_now(now)
+            seen = format_iso(now)
         entries.setdefault(challenge["challenge_id"], BookEntry(challenge, deadline, source, seen))
     return list(entries.values()), rejected
 
@@ -204,7 +199,7 @@ class ChallengeBook:
                 for challenge, deadline, source in fresh:
                     if challenge["challenge_id"] not in current:
                         current[challenge["challenge_id"]] = BookEntry(
-                            challenge, deadline, source, iso_now(moment)
+                            challenge, deadline, source, format_iso(moment)
                         )
                         added += 1
                 if added:

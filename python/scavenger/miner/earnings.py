@@ -17,14 +17,21 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 STAR_PER_NIGHT = 1_000_000
 
 _DAY_IN_ID = re.compile(r"\*\*D(\d{2,})C\d+")
+
+
+def format_iso(t: float | None = None) -> str:
+    """Unix time (default now) as ``2025-11-20T23:59:59Z``, the form of every time in status and the book."""
+    moment = datetime.fromtimestamp(time.time() if t is None else t, UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def parse_iso(text: str) -> float | None:

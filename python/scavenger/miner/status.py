@@ -16,13 +16,12 @@ import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scavenger import fsafe
 from scavenger.miner.book import ChallengeBook
-from scavenger.miner.earnings import DayCalendar, estimate, night, parse_iso
+from scavenger.miner.earnings import DayCalendar, estimate, format_iso, night, parse_iso
 from scavenger.miner.slots import (
     LOCK_NAME,
     _locally_locked_inodes,
@@ -290,7 +289,7 @@ def status_document(
         )
     return {
         "format": STATUS_FORMAT,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "generated_at": format_iso(),
         "config_dir": str(root),
         "api_url": api_url,
         "offline": offline,

@@ -23,6 +23,7 @@ from typing import Any
 
 from scavenger import fsafe
 from scavenger.miner.apierrors import message_of, retry_after, status_of
+from scavenger.miner.earnings import format_iso
 
 CACHE_FORMAT = 1
 
@@ -35,10 +36,6 @@ def default_cache_dir() -> Path:
 def cache_path(cache_dir: Path, api_url: str) -> Path:
     digest = hashlib.sha256(api_url.rstrip("/").encode()).hexdigest()[:16]
     return cache_dir / f"status-{digest}.json"
-
-
-def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 @dataclass
@@ -143,5 +140,5 @@ async def fetch_figures(
         figures.problems.append(problem)
     for entry in figures.statistics.values():
         with contextlib.suppress(TypeError, ValueError):
-            entry["fetched_at"] = _iso(float(entry["fetched_at"]))
+            entry["fetched_at"] = format_iso(float(entry["fetched_at"]))
     return figures
