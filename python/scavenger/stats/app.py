@@ -9,7 +9,7 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -223,32 +223,29 @@ def create_app(config: BackendConfig) -> FastAPI:
         if count > config.max_batch:
             raise HTTPException(413, f"batch of {count} rows exceeds the limit of {config.max_batch}")
 
+    async def store(body: Any, insert: Callable[[Any, Any], Awaitable[int]], pool: Any, table: str
+                    ) -> dict[str, int]:
+        """One row or a JSON array of them, stored in one transaction and counted for /metrics."""
+        rows = body if isinstance(body, list) else [body]
+        check_batch(len(rows))
+        inserted = await insert(pool, rows)
+        state.metrics.inserted(table, inserted)
+        return {"inserted": inserted}
+
     @app.post("/insert_stat", dependencies=[Depends(require_write)], tags=["ingest"])
     async def insert_stat(body: StatIn | list[StatIn], pool: Pool) -> dict[str, int]:
         """One hash-rate sample (seed body) or a JSON array of them, stored in one transaction."""
-        rows = body if isinstance(body, list) else [body]
-        check_batch(len(rows))
-        inserted = await db.insert_stats(pool, rows)
-        state.metrics.inserted("stats", inserted)
-        return {"inserted": inserted}
+        return await store(body, db.insert_stats, pool, "stats")
 
     @app.post("/insert_api_return", dependencies=[Depends(require_write)], tags=["ingest"])
     async def insert_api_return(body: ApiReturnIn | list[ApiReturnIn], pool: Pool) -> dict[str, int]:
         """One API reply record (seed body) or a JSON array of them, stored in one transaction."""
-        rows = body if isinstance(body, list) else [body]
-        check_batch(len(rows))
-        inserted = await db.insert_api_returns(pool, rows)
-        state.metrics.inserted("api_return", inserted)
-        return {"inserted": inserted}
+        return await store(body, db.insert_api_returns, pool, "api_return")
 
     @app.post("/insert_progress", dependencies=[Depends(require_write)], tags=["ingest"])
     async def insert_progress(body: ProgressIn | list[ProgressIn], pool: Pool) -> dict[str, int]:
         """A miner's cumulative solutions, receipts and estimate (or an array of them), one transaction."""
-        rows = body if isinstance(body, list) else [body]
-        check_batch(len(rows))
-        inserted = await db.insert_progress(pool, rows)
-        state.metrics.inserted("miner_progress", inserted)
-        return {"inserted": inserted}
+        return await store(body, db.insert_progress, pool, "miner_progress")
 
     @app.get("/health", tags=["service"])
     async def health() -> JSONResponse:
